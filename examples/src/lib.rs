@@ -1,0 +1,1 @@
+//! Runnable examples for the zxmpp crates; see `examples/`.
