@@ -1,0 +1,18 @@
+//! iChat AV over XMPP.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod error;
+pub mod hex;
+mod ice_data;
+mod invitation;
+mod ipport;
+mod record;
+mod sipice;
+
+pub use error::{Error, Result};
+pub use ice_data::IceData;
+pub use invitation::{Invitation, InvitationConfig, InvitationKey, Participant};
+pub use ipport::IpPortData;
+pub use record::{AddressRecord, Family, RECORD_LEN, RecordKind};
+pub use sipice::{Group, GroupHeader, GroupKind, SipIce, SipIceConfig};
