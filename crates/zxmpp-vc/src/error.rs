@@ -102,14 +102,9 @@ pub enum Error {
         /// What was not as expected.
         reason: &'static str,
     },
-    /// The XML layer failed.
-    #[error("XML: {message} (offset {offset})")]
-    Xml {
-        /// Offset in the XML input.
-        offset: u64,
-        /// What the XML layer reported.
-        message: String,
-    },
+    /// The XML layer failed (not well-formed, or over a limit).
+    #[error("XML: {0}")]
+    Xml(#[from] zxmpp_xml::Error),
     /// The element is not an `apple:iq:vc:*` query (or an `<iq/>` holding one).
     #[error("not an apple:iq:vc query: <{name} xmlns='{ns}'> at offset {offset}")]
     NotAVcQuery {
@@ -157,8 +152,8 @@ impl Error {
             | Error::TooMany { offset, .. }
             | Error::Truncated { offset, .. } => Some(*offset as u64),
             Error::Plist { offset, .. } | Error::Typedstream { offset, .. } => *offset,
-            Error::Xml { offset, .. }
-            | Error::NotAVcQuery { offset, .. }
+            Error::Xml(e) => Some(e.offset()),
+            Error::NotAVcQuery { offset, .. }
             | Error::MissingChild { offset, .. }
             | Error::InvalidChild { offset, .. } => Some(*offset),
             _ => None,

@@ -16,7 +16,9 @@ pub use invitation::{Invitation, InvitationConfig, InvitationKey, Participant};
 pub use ipport::IpPortData;
 pub use record::{AddressRecord, Family, RECORD_LEN, RecordKind};
 pub use sipice::{Group, GroupHeader, GroupKind, SipIce, SipIceConfig};
+mod parse;
 mod stanza;
+pub use parse::{VcIq, find_invitation_hex};
 pub use stanza::{
     Answer, Cancel, CounterProposal, ExtraChild, NS_CANCEL, NS_COUNTER_PROPOSAL, NS_REQUEST,
     NS_RESPONSE, Request, Response, VcQuery,

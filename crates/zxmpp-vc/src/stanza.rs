@@ -207,7 +207,7 @@ impl CounterProposal {
 }
 
 fn child(out: &mut String, name: &str, text: &str) {
-    let _ = write!(out, "<{name}>{}</{name}>", escape(text));
+    let _ = write!(out, "<{name}>{}</{name}>", zxmpp_xml::escape_text(text));
 }
 
 fn opt_child<T: std::fmt::Display>(out: &mut String, name: &str, v: Option<T>) {
@@ -220,24 +220,6 @@ fn extras(out: &mut String, extra: &[ExtraChild]) {
     for e in extra {
         child(out, &e.name, &e.text);
     }
-}
-
-pub(crate) fn escape(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.contains(['<', '>', '&', '\'', '"']) {
-        return std::borrow::Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '\'' => out.push_str("&apos;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
-        }
-    }
-    std::borrow::Cow::Owned(out)
 }
 
 impl VcQuery {
@@ -308,9 +290,9 @@ impl VcQuery {
     pub fn to_iq(&self, id: &str, to: &str, from: &str) -> String {
         format!(
             "<iq type='set' id='{}' to='{}' from='{}'>{}</iq>",
-            escape(id),
-            escape(to),
-            escape(from),
+            zxmpp_xml::escape_attr(id),
+            zxmpp_xml::escape_attr(to),
+            zxmpp_xml::escape_attr(from),
             self.to_xml()
         )
     }
