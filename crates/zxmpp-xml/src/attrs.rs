@@ -28,7 +28,7 @@ impl<'a> AttrScanner<'a> {
 
     fn skip_ws(&mut self) {
         while let Some(b) = self.s.get(self.i) {
-            if matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+            if crate::reader::is_ws(*b) {
                 self.i += 1;
             } else {
                 break;

@@ -277,15 +277,21 @@ impl<'a> Element<'a> {
                 .and_then(memchr_last_lt)
                 .map_or(self.content, |i| self.content + i)
         };
+        // quick-xml drops a BOM at the start of its input; here it is the character U+FEFF.
+        let content = self.src.get(self.content..inner_end).unwrap_or_default();
+        let (skip, lead) = if content.starts_with(b"\xEF\xBB\xBF") {
+            (3, Some(Cow::Borrowed("\u{FEFF}")))
+        } else {
+            (0, None)
+        };
         Nodes {
             src: self.src,
             base: self.base,
-            offset: self.content,
-            reader: quick_xml::Reader::from_reader(
-                self.src.get(self.content..inner_end).unwrap_or_default(),
-            ),
+            offset: self.content + skip,
+            reader: quick_xml::Reader::from_reader(content.get(skip..).unwrap_or_default()),
             scope: self.scope.clone(),
             pending: None,
+            lead,
         }
     }
 
@@ -396,6 +402,8 @@ pub struct Nodes<'a> {
     reader: quick_xml::Reader<&'a [u8]>,
     scope: Scope<'a>,
     pending: Option<Element<'a>>,
+    /// Text that starts the content and that the reader does not see (a leading U+FEFF).
+    lead: Option<Cow<'a, str>>,
 }
 
 impl fmt::Debug for Nodes<'_> {
@@ -437,7 +445,7 @@ impl<'a> Iterator for Nodes<'a> {
         if let Some(el) = self.pending.take() {
             return Some(Node::Element(el));
         }
-        let mut text: Option<Cow<'a, str>> = None;
+        let mut text: Option<Cow<'a, str>> = self.lead.take();
         loop {
             let before = self.pos();
             let event = self.reader.read_event().ok()?;

@@ -372,12 +372,41 @@ impl StreamReader {
         }
     }
 
+    /// The error for non-whitespace `raw` (at `at`) outside of any stanza, at its first
+    /// non-whitespace byte.
+    fn stray_text(&self, raw: &[u8], at: usize) -> Error {
+        let i = raw.iter().position(|&b| !is_ws(b)).unwrap_or(0);
+        let kind = if self.state == State::Closed {
+            ErrorKind::DataAfterEnd
+        } else if raw.get(i..).is_some_and(|r| r.starts_with(BOM)) {
+            ErrorKind::MisplacedBom
+        } else {
+            ErrorKind::TextAtStreamLevel
+        };
+        self.err(kind, at + i)
+    }
+
     fn partial(&mut self, buf: &[u8]) -> Result<Status<Found>> {
         self.stalled = true;
-        let (from, limit) = if self.state == State::Stanza {
-            (self.stanza.0, self.config.max_stanza_size)
+        if self.state != State::Stanza {
+            // Outside a stanza only whitespace and markup may come: report stray text at once
+            // rather than when the next `>` arrives.
+            let rest = buf.get(self.pos..).unwrap_or_default();
+            if let Some(tail) = rest
+                .iter()
+                .position(|&b| !is_ws(b))
+                .and_then(|i| rest.get(i..))
+                && !tail.starts_with(b"<")
+                && !BOM.starts_with(tail)
+            {
+                return Err(self.stray_text(rest, self.pos));
+            }
+        }
+        let limit = self.config.max_stanza_size;
+        let from = if self.state == State::Stanza {
+            self.stanza.0
         } else {
-            (self.pos, self.config.max_stanza_size)
+            self.pos
         };
         if buf.len().saturating_sub(from) > limit {
             return Err(self.err(ErrorKind::StanzaSizeLimit(limit), from));
@@ -406,6 +435,15 @@ impl StreamReader {
         loop {
             if self.cut <= self.pos && !self.refresh_cut(buf) {
                 return self.partial(buf);
+            }
+            if buf.get(self.pos..).is_some_and(|b| b.starts_with(BOM)) {
+                // quick-xml drops a BOM at the start of its input: deal with it here. Inside a
+                // stanza it is the character U+FEFF; anywhere else it is out of place.
+                if self.state != State::Stanza {
+                    return Err(self.err(ErrorKind::MisplacedBom, self.pos));
+                }
+                self.pos += BOM.len();
+                continue;
             }
             let slice_base = self.pos;
             let slice = buf.get(slice_base..self.cut).unwrap_or_default();
@@ -492,19 +530,13 @@ impl StreamReader {
                         }
                         Ok(None)
                     }
-                    _ if matches!(event, XmlEvent::Text(_))
-                        && raw
-                            .iter()
-                            .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) =>
-                    {
+                    _ if matches!(event, XmlEvent::Text(_)) && raw.iter().all(|&b| is_ws(b)) => {
                         if self.state == State::Start {
                             self.state = State::Prolog;
                         }
                         Ok(None)
                     }
-                    State::Closed => Err(self.err(ErrorKind::DataAfterEnd, s)),
-                    _ if raw.starts_with(BOM) => Err(self.err(ErrorKind::MisplacedBom, s)),
-                    _ => Err(self.err(ErrorKind::TextAtStreamLevel, s)),
+                    _ => Err(self.stray_text(raw, s)),
                 }
             }
             XmlEvent::Decl(_) => {
@@ -544,7 +576,12 @@ impl StreamReader {
                     return Err(self.err(ErrorKind::DepthLimit(self.config.max_depth), s));
                 }
                 self.check_tag(buf, s, e, name_len, empty, depth)?;
-                if !empty {
+                if empty {
+                    // An empty element's declarations go out of scope at once.
+                    while self.prefixes.last().is_some_and(|p| p.2 >= depth) {
+                        self.prefixes.pop();
+                    }
+                } else {
                     self.open.push((s + 1, name_len));
                 }
                 Ok(None)
@@ -850,6 +887,11 @@ struct TagInfo {
     prefix: Option<(usize, usize)>,
     /// Range of the local name.
     local: (usize, usize),
+}
+
+/// XML's `S` production.
+pub(crate) fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
 fn position(reader: &quick_xml::Reader<&[u8]>) -> usize {
