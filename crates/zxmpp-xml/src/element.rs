@@ -465,7 +465,8 @@ impl<'a> Iterator for Nodes<'a> {
                         name_len,
                         &self.scope,
                     );
-                    match text {
+                    // An empty run (an empty CDATA section) is no character data.
+                    match text.filter(|t| !t.is_empty()) {
                         Some(t) => {
                             self.pending = Some(el);
                             return Some(Node::Text(t));
@@ -486,7 +487,7 @@ impl<'a> Iterator for Nodes<'a> {
                     let _ = c;
                     text = Some(join(text, Cow::Borrowed(as_str(raw))));
                 }
-                XmlEvent::Eof => return text.map(Node::Text),
+                XmlEvent::Eof => return text.filter(|t| !t.is_empty()).map(Node::Text),
                 // Comments, PIs and DTDs were rejected by the reader; ends cannot occur here.
                 _ => {}
             }
