@@ -5,6 +5,7 @@
 //! 2 usage error.
 
 mod input;
+mod xml;
 
 use std::process::ExitCode;
 
@@ -20,8 +21,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Prints the version (placeholder until the first command lands).
-    Version,
+    /// XMPP stream tools.
+    #[command(subcommand)]
+    Xml(xml::XmlCommand),
 }
 
 /// Why a command failed; decides the exit status.
@@ -51,10 +53,7 @@ impl Failure {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: Result<(), Failure> = match cli.command {
-        Command::Version => {
-            println!("zxmpp {}", env!("CARGO_PKG_VERSION"));
-            Ok(())
-        }
+        Command::Xml(cmd) => xml::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
