@@ -6,7 +6,7 @@ use quick_xml::errors::{Error as XmlError, SyntaxError};
 use quick_xml::events::Event as XmlEvent;
 
 use crate::attrs::AttrScanner;
-use crate::chars::{check_references, find_invalid_char, split_qname, unescape};
+use crate::chars::{check_attr_value, check_references, find_invalid_char, split_qname, unescape};
 use crate::config::Config;
 use crate::element::{Binding, Element, Scope, XML_NS, as_str};
 use crate::error::{Error, ErrorKind, Result};
@@ -143,7 +143,7 @@ struct HeaderInfo {
     bindings: Vec<Binding>,
 }
 
-/// What `advance` found, as positions (the borrowed event is built from them).
+/// What the scan found, as positions (the borrowed event is built from them when delivered).
 #[derive(Debug, Clone, Copy)]
 enum Found {
     Header {
@@ -158,8 +158,66 @@ enum Found {
         end: usize,
         name_len: usize,
     },
-    Close,
+    Close {
+        start: usize,
+        end: usize,
+    },
 }
+
+impl Found {
+    fn start(&self) -> usize {
+        match *self {
+            Found::Header { start, .. }
+            | Found::Stanza { start, .. }
+            | Found::Close { start, .. } => start,
+        }
+    }
+
+    fn end(&self) -> usize {
+        match *self {
+            Found::Header { content: end, .. }
+            | Found::Stanza { end, .. }
+            | Found::Close { end, .. } => end,
+        }
+    }
+
+    fn shift(&mut self, n: usize) {
+        match self {
+            Found::Header { start, content, .. } => {
+                *start -= n;
+                *content -= n;
+            }
+            Found::Stanza {
+                start,
+                content,
+                end,
+                ..
+            } => {
+                *start -= n;
+                *content -= n;
+                *end -= n;
+            }
+            Found::Close { start, end } => {
+                *start -= n;
+                *end -= n;
+            }
+        }
+    }
+}
+
+/// What the scan does after a token.
+enum Step {
+    /// Go on reading.
+    Continue,
+    /// An item is complete.
+    Emit(Found),
+    /// Stop before this token (a restart must wait until the queued stanzas of the old stream
+    /// are delivered, since it changes their namespace context).
+    Yield,
+}
+
+/// How many items one scan may queue: bounds the queue whatever the caller appends at once.
+const BATCH: usize = 32;
 
 /// An incremental reader of an XMPP stream (RFC 6120 §4, restricted XML of §11).
 ///
@@ -199,6 +257,10 @@ pub struct StreamReader {
     header: HeaderInfo,
     /// Scratch: the attribute names of the tag being checked.
     seen_names: Vec<(usize, usize)>,
+    /// Items scanned but not yet delivered, in order; an error ends the queue.
+    queue: std::collections::VecDeque<Result<Found>>,
+    /// End of the last delivered item.
+    delivered: usize,
 }
 
 impl StreamReader {
@@ -233,6 +295,8 @@ impl StreamReader {
             prefixes: Vec::new(),
             header: HeaderInfo::default(),
             seen_names: Vec::new(),
+            queue: std::collections::VecDeque::new(),
+            delivered: 0,
         }
     }
 
@@ -242,10 +306,10 @@ impl StreamReader {
         &self.config
     }
 
-    /// The stream offset of the first byte not yet returned in an event.
+    /// The stream offset just past the last event returned (0 before the first).
     #[must_use]
     pub fn offset(&self) -> u64 {
-        self.base + self.pos as u64
+        self.base + self.delivered as u64
     }
 
     /// Whether the stream's close tag has been read.
@@ -254,10 +318,11 @@ impl StreamReader {
         self.state == State::Closed
     }
 
-    /// Whether the reader is between stanzas (not inside one).
+    /// Whether everything read so far has been returned and no stanza is in progress: at the
+    /// end of the input, whether the input ended cleanly between stanzas.
     #[must_use]
     pub fn is_between_stanzas(&self) -> bool {
-        self.state != State::Stanza
+        self.state != State::Stanza && self.queue.is_empty()
     }
 
     /// Reads the next event from `buf`, which holds the stream's bytes from the last
@@ -273,14 +338,27 @@ impl StreamReader {
         if let Some(offset) = self.failed {
             return Err(Error::new(ErrorKind::AlreadyFailed, offset));
         }
-        let found = match self.advance(buf) {
-            Ok(Status::Complete(found)) => found,
-            Ok(Status::Partial) => return Ok(Status::Partial),
-            Err(e) => {
+        if buf.len() < self.known_len {
+            let e = self.err(ErrorKind::BufferShrunk, self.pos);
+            self.failed = Some(e.offset());
+            return Err(e);
+        }
+        self.known_len = buf.len();
+        if self.queue.is_empty()
+            && let Err(e) = self.scan(buf)
+        {
+            self.queue.push_back(Err(e));
+        }
+        let found = match self.queue.pop_front() {
+            None => return Ok(Status::Partial),
+            Some(Ok(found)) => found,
+            Some(Err(e)) => {
                 self.failed = Some(e.offset());
+                self.queue.clear();
                 return Err(e);
             }
         };
+        self.delivered = found.end();
         let base = self.base;
         Ok(Status::Complete(match found {
             Found::Header {
@@ -323,18 +401,25 @@ impl StreamReader {
                     &scope,
                 ))
             }
-            Found::Close => Event::StreamClose,
+            Found::Close { .. } => Event::StreamClose,
         }))
     }
 
     /// Tells how many bytes at the front of the buffer the reader no longer needs, and forgets
     /// them: the caller must remove exactly that many (`buf.drain(..n)`) before the next call.
     pub fn discard(&mut self) -> usize {
-        let n = if self.state == State::Stanza {
-            self.stanza.0
+        let mut n = if self.state == State::Stanza {
+            self.stanza.0.min(self.pos)
         } else {
             self.pos
         };
+        if let Some(Ok(front)) = self.queue.front() {
+            n = n.min(front.start());
+        }
+        for item in self.queue.iter_mut().flatten() {
+            item.shift(n);
+        }
+        self.delivered = self.delivered.saturating_sub(n);
         self.pos -= n;
         self.cut = self.cut.saturating_sub(n);
         self.seen = self.seen.saturating_sub(n);
@@ -386,7 +471,7 @@ impl StreamReader {
         self.err(kind, at + i)
     }
 
-    fn partial(&mut self, buf: &[u8]) -> Result<Status<Found>> {
+    fn partial(&mut self, buf: &[u8]) -> Result<()> {
         self.stalled = true;
         if self.state != State::Stanza {
             // Outside a stanza only whitespace and markup may come: report stray text at once
@@ -411,19 +496,18 @@ impl StreamReader {
         if buf.len().saturating_sub(from) > limit {
             return Err(self.err(ErrorKind::StanzaSizeLimit(limit), from));
         }
-        Ok(Status::Partial)
+        Ok(())
     }
 
-    fn advance(&mut self, buf: &[u8]) -> Result<Status<Found>> {
-        if buf.len() < self.known_len {
-            return Err(self.err(ErrorKind::BufferShrunk, self.pos));
-        }
-        self.known_len = buf.len();
+    /// Reads ahead from `pos`, queueing what it finds, until the input runs out, a header or
+    /// the close is found, or [`BATCH`] items are queued. One quick-xml reader serves the whole
+    /// scan, so its set-up is paid per call rather than per stanza.
+    fn scan(&mut self, buf: &[u8]) -> Result<()> {
         if self.state == State::Start && self.base == 0 && self.pos == 0 {
             if buf.starts_with(BOM) {
                 self.pos = BOM.len();
             } else if buf.len() < BOM.len() && BOM.starts_with(buf) {
-                return Ok(Status::Partial);
+                return Ok(());
             }
         }
         if self.stalled {
@@ -463,9 +547,20 @@ impl StreamReader {
                     }
                     Ok(event) => {
                         let end = slice_base + position(&reader);
-                        if let Some(found) = self.on_event(buf, &event, slice_base + before, end)? {
-                            self.pos = end;
-                            return Ok(Status::Complete(found));
+                        match self.on_event(buf, &event, slice_base + before, end)? {
+                            Step::Continue => {}
+                            Step::Emit(found) => {
+                                self.pos = end;
+                                let last = !matches!(found, Found::Stanza { .. });
+                                self.queue.push_back(Ok(found));
+                                if last || self.queue.len() >= BATCH {
+                                    return Ok(());
+                                }
+                            }
+                            Step::Yield => {
+                                self.pos = slice_base + before;
+                                return Ok(());
+                            }
                         }
                     }
                     Err(XmlError::Syntax(
@@ -493,6 +588,11 @@ impl StreamReader {
 
     fn map_error(&self, buf: &[u8], e: &XmlError, at: usize) -> Error {
         let rest = buf.get(at..self.cut).unwrap_or_default();
+        if self.state != State::Stanza && !rest.starts_with(b"<") {
+            // Text where none may be: that is the error, whatever its encoding (as when it is
+            // caught before its end has arrived).
+            return self.stray_text(rest, at);
+        }
         if let Err(u) = std::str::from_utf8(rest) {
             return self.err(ErrorKind::InvalidUtf8, at + u.valid_up_to());
         }
@@ -508,13 +608,7 @@ impl StreamReader {
         self.err(kind, at)
     }
 
-    fn on_event(
-        &mut self,
-        buf: &[u8],
-        event: &XmlEvent<'_>,
-        s: usize,
-        e: usize,
-    ) -> Result<Option<Found>> {
+    fn on_event(&mut self, buf: &[u8], event: &XmlEvent<'_>, s: usize, e: usize) -> Result<Step> {
         match event {
             XmlEvent::Start(t) | XmlEvent::Empty(t) => {
                 let empty = matches!(event, XmlEvent::Empty(_));
@@ -528,13 +622,13 @@ impl StreamReader {
                         if let XmlEvent::GeneralRef(_) = event {
                             check_references(raw).map_err(|(i, k)| self.err(k, s + i))?;
                         }
-                        Ok(None)
+                        Ok(Step::Continue)
                     }
                     _ if matches!(event, XmlEvent::Text(_)) && raw.iter().all(|&b| is_ws(b)) => {
                         if self.state == State::Start {
                             self.state = State::Prolog;
                         }
-                        Ok(None)
+                        Ok(Step::Continue)
                     }
                     _ => Err(self.stray_text(raw, s)),
                 }
@@ -548,7 +642,7 @@ impl StreamReader {
                         return Err(self.err(ErrorKind::InvalidChar(c), s + i));
                     }
                     self.state = State::Prolog;
-                    Ok(None)
+                    Ok(Step::Continue)
                 } else {
                     Err(self.err(ErrorKind::MisplacedDeclaration, s))
                 }
@@ -556,7 +650,7 @@ impl StreamReader {
             XmlEvent::DocType(_) => Err(self.err(ErrorKind::Dtd, s)),
             XmlEvent::Comment(_) => Err(self.err(ErrorKind::Comment, s)),
             XmlEvent::PI(_) => Err(self.err(ErrorKind::ProcessingInstruction, s)),
-            XmlEvent::Eof => Ok(None),
+            XmlEvent::Eof => Ok(Step::Continue),
         }
     }
 
@@ -567,7 +661,7 @@ impl StreamReader {
         e: usize,
         name_len: usize,
         empty: bool,
-    ) -> Result<Option<Found>> {
+    ) -> Result<Step> {
         match self.state {
             State::Closed => Err(self.err(ErrorKind::DataAfterEnd, s)),
             State::Stanza => {
@@ -584,16 +678,19 @@ impl StreamReader {
                 } else {
                     self.open.push((s + 1, name_len));
                 }
-                Ok(None)
+                Ok(Step::Continue)
             }
             State::Start | State::Prolog | State::Stream => {
                 let expect_header = self.mode == Mode::Stream && self.state != State::Stream;
                 if self.mode == Mode::Stream
                     && (expect_header || self.is_stream_header(buf, s, e, name_len))
                 {
+                    if !self.queue.is_empty() {
+                        return Ok(Step::Yield);
+                    }
                     return self
                         .on_header(buf, s, e, name_len, empty, !expect_header)
-                        .map(Some);
+                        .map(Step::Emit);
                 }
                 if self.config.max_depth == 0 {
                     return Err(self.err(ErrorKind::DepthLimit(0), s));
@@ -604,12 +701,12 @@ impl StreamReader {
                 if empty {
                     self.prefixes.clear();
                     self.state = State::Stream;
-                    return self.finish_stanza(buf, e).map(Some);
+                    return self.finish_stanza(buf, e).map(Step::Emit);
                 }
                 self.open.clear();
                 self.open.push((s + 1, name_len));
                 self.state = State::Stanza;
-                Ok(None)
+                Ok(Step::Continue)
             }
         }
     }
@@ -704,7 +801,7 @@ impl StreamReader {
         })
     }
 
-    fn on_end(&mut self, buf: &[u8], s: usize, e: usize, name_len: usize) -> Result<Option<Found>> {
+    fn on_end(&mut self, buf: &[u8], s: usize, e: usize, name_len: usize) -> Result<Step> {
         let found = buf.get(s + 2..s + 2 + name_len).unwrap_or_default();
         match self.state {
             State::Stanza => {
@@ -727,9 +824,9 @@ impl StreamReader {
                 }
                 if depth == 0 {
                     self.state = State::Stream;
-                    return self.finish_stanza(buf, e).map(Some);
+                    return self.finish_stanza(buf, e).map(Step::Emit);
                 }
-                Ok(None)
+                Ok(Step::Continue)
             }
             State::Stream if self.mode == Mode::Stream => {
                 if found != self.header.qname.as_bytes() {
@@ -742,7 +839,7 @@ impl StreamReader {
                     ));
                 }
                 self.state = State::Closed;
-                Ok(Some(Found::Close))
+                Ok(Step::Emit(Found::Close { start: s, end: e }))
             }
             State::Closed => Err(self.err(ErrorKind::DataAfterEnd, s)),
             _ => Err(self.err(ErrorKind::UnexpectedEndTag(lossy(found)), s)),
@@ -813,10 +910,7 @@ impl StreamReader {
             let (ap, al) = split_qname(a.name).map_err(|k| self.err(k, at))?;
             let value_at =
                 at + (a.value.as_ptr() as usize).saturating_sub(a.name.as_ptr() as usize);
-            if let Some(i) = memchr::memchr(b'<', a.value) {
-                return Err(self.err(ErrorKind::LtInAttributeValue, value_at + i));
-            }
-            check_references(a.value).map_err(|(i, k)| self.err(k, value_at + i))?;
+            check_attr_value(a.value).map_err(|(i, k)| self.err(k, value_at + i))?;
             // Duplicates: compare with the attributes before this one.
             if self
                 .seen_names
