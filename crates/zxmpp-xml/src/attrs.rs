@@ -77,7 +77,8 @@ impl<'a> Iterator for AttrScanner<'a> {
         let Some(len) = self
             .s
             .get(value_start..)
-            .and_then(|rest| memchr::memchr(quote, rest))
+            // Values are short: a plain loop beats a memchr call.
+            .and_then(|rest| rest.iter().position(|&b| b == quote))
         else {
             self.i = self.s.len();
             return Some(Err((at, ErrorKind::MalformedAttribute)));

@@ -101,40 +101,35 @@ pub(crate) fn split_qname(q: &[u8]) -> Result<(Option<&[u8]>, &[u8]), ErrorKind>
     let mut start = true;
     let mut i = 0;
     while let Some(&b) = q.get(i) {
-        let (ok, len) = if b < 0x80 {
+        if b < 0x80 {
             let class = ASCII_NAME[usize::from(b)];
-            (if start { class == 2 } else { class != 0 }, 1)
-        } else {
-            // Decode the one character starting here; the readers have checked the UTF-8.
-            let end = (i + 4).min(q.len());
-            let c = q.get(i..end).and_then(|s| {
-                let s = match std::str::from_utf8(s) {
-                    Ok(s) => s,
-                    Err(e) => std::str::from_utf8(&s[..e.valid_up_to()]).unwrap_or_default(),
-                };
-                s.chars().next()
-            });
-            match c {
-                Some(c) => (
-                    if start {
-                        is_name_start_char(c)
-                    } else {
-                        is_name_char(c)
-                    },
-                    c.len_utf8(),
-                ),
-                None => (false, 1),
+            if class == 2 || (class == 1 && !start) {
+                start = false;
+            } else if b == b':' && !start && colon.is_none() {
+                colon = Some(i);
+                start = true;
+            } else {
+                return Err(ErrorKind::InvalidName);
             }
-        };
-        if ok {
-            start = false;
-        } else if b == b':' && !start && colon.is_none() {
-            colon = Some(i);
-            start = true;
-        } else {
-            return Err(ErrorKind::InvalidName);
+            i += 1;
+            continue;
         }
-        i += len;
+        // Decode the one character starting here; the readers have checked the UTF-8.
+        let end = (i + 4).min(q.len());
+        let c = q.get(i..end).and_then(|s| {
+            let s = match std::str::from_utf8(s) {
+                Ok(s) => s,
+                Err(e) => std::str::from_utf8(&s[..e.valid_up_to()]).unwrap_or_default(),
+            };
+            s.chars().next()
+        });
+        match c {
+            Some(c) if (start && is_name_start_char(c)) || (!start && is_name_char(c)) => {
+                start = false;
+                i += c.len_utf8();
+            }
+            _ => return Err(ErrorKind::InvalidName),
+        }
     }
     if start {
         // Empty, or ends with the colon.

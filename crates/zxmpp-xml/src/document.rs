@@ -64,6 +64,7 @@ pub fn parse_document<'a>(bytes: &'a [u8], config: &Config) -> Result<Element<'a
                 (range.start, content, range.end),
                 name_len,
                 &Scope::empty(),
+                None,
             ))
         }
         None if reader.is_between_stanzas() && rest.iter().all(|&b| is_ws(b)) => {

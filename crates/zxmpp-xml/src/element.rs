@@ -58,6 +58,17 @@ impl<'a> Scope<'a> {
     }
 }
 
+/// What the reader learned about a start tag's namespace-relevant attributes, as ranges
+/// (offset from the tag's `<`, length) of their raw values, so that building the view needs no
+/// second look at the attributes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct KnownDecls {
+    pub(crate) xmlns: Option<(usize, usize)>,
+    pub(crate) lang: Option<(usize, usize)>,
+    /// Whether the tag declares prefixes (then the attributes are read again).
+    pub(crate) prefixed: bool,
+}
+
 /// Converts validated bytes to `&str`; the readers have checked them, so the fallback is unused.
 pub(crate) fn as_str(b: &[u8]) -> &str {
     std::str::from_utf8(b).unwrap_or_default()
@@ -104,6 +115,7 @@ impl<'a> Element<'a> {
         (start, content, end): (usize, usize, usize),
         name_len: usize,
         parent: &Scope<'a>,
+        known: Option<KnownDecls>,
     ) -> Self {
         let qname = as_str(src.get(start + 1..start + 1 + name_len).unwrap_or_default());
         let tag_close = if content == end && src.get(..end).is_some_and(|s| s.ends_with(b"/>")) {
@@ -114,7 +126,25 @@ impl<'a> Element<'a> {
         let attrs = src.get(start + 1 + name_len..tag_close).unwrap_or_default();
         let mut scope = parent.clone();
         let mut inner: Option<Bindings<'a>> = None;
-        for a in AttrScanner::new(attrs).flatten() {
+        let value = |(at, len): (usize, usize)| {
+            unescape(
+                as_str(src.get(start + at..start + at + len).unwrap_or_default()),
+                true,
+            )
+        };
+        let scan = match known {
+            Some(k) if !k.prefixed => {
+                if let Some(v) = k.xmlns {
+                    scope.default_ns = value(v);
+                }
+                if let Some(v) = k.lang {
+                    scope.lang = Some(value(v));
+                }
+                false
+            }
+            _ => true,
+        };
+        for a in AttrScanner::new(if scan { attrs } else { &[] }).flatten() {
             match a.name {
                 b"xmlns" => scope.default_ns = unescape(as_str(a.value), true),
                 [b'x', b'm', b'l', b'n', b's', b':', p @ ..] => {
@@ -464,6 +494,7 @@ impl<'a> Iterator for Nodes<'a> {
                         (before, content, end),
                         name_len,
                         &self.scope,
+                        None,
                     );
                     // An empty run (an empty CDATA section) is no character data.
                     match text.filter(|t| !t.is_empty()) {

@@ -8,7 +8,7 @@ use quick_xml::events::Event as XmlEvent;
 use crate::attrs::AttrScanner;
 use crate::chars::{check_attr_value, check_references, find_invalid_char, split_qname, unescape};
 use crate::config::Config;
-use crate::element::{Binding, Element, Scope, XML_NS, as_str};
+use crate::element::{Binding, Element, KnownDecls, Scope, XML_NS, as_str};
 use crate::error::{Error, ErrorKind, Result};
 
 /// The namespace of the stream header and of `stream:features`, `stream:error` (RFC 6120 §4.8.1).
@@ -157,6 +157,7 @@ enum Found {
         content: usize,
         end: usize,
         name_len: usize,
+        decls: KnownDecls,
     },
     Close {
         start: usize,
@@ -249,7 +250,7 @@ pub struct StreamReader {
     /// The buffer's length at the last call, to detect a caller that shrank it.
     known_len: usize,
     /// Where the stanza in progress starts, where its content starts, its name's length.
-    stanza: (usize, usize, usize),
+    stanza: (usize, usize, usize, KnownDecls),
     /// Qualified-name ranges of the open elements of the stanza in progress.
     open: Vec<(usize, usize)>,
     /// Prefixes declared inside the stanza in progress: name range and the depth declared at.
@@ -290,7 +291,7 @@ impl StreamReader {
             seen: 0,
             stalled: false,
             known_len: 0,
-            stanza: (0, 0, 0),
+            stanza: (0, 0, 0, KnownDecls::default()),
             open: Vec::new(),
             prefixes: Vec::new(),
             header: HeaderInfo::default(),
@@ -373,6 +374,7 @@ impl StreamReader {
                     (start, content, content),
                     name_len,
                     &Scope::empty(),
+                    None,
                 );
                 let header = StreamHeader { el };
                 if restart {
@@ -386,6 +388,7 @@ impl StreamReader {
                 content,
                 end,
                 name_len,
+                decls,
             } => {
                 let scope = Scope {
                     default_ns: Cow::Borrowed(self.header.default_ns.as_str()),
@@ -399,6 +402,7 @@ impl StreamReader {
                     (start, content, end),
                     name_len,
                     &scope,
+                    Some(decls),
                 ))
             }
             Found::Close { .. } => Event::StreamClose,
@@ -696,8 +700,8 @@ impl StreamReader {
                     return Err(self.err(ErrorKind::DepthLimit(0), s));
                 }
                 self.prefixes.clear();
-                self.check_tag(buf, s, e, name_len, empty, 1)?;
-                self.stanza = (s, e, name_len);
+                let info = self.check_tag(buf, s, e, name_len, empty, 1)?;
+                self.stanza = (s, e, name_len, info.decls);
                 if empty {
                     self.prefixes.clear();
                     self.state = State::Stream;
@@ -847,7 +851,7 @@ impl StreamReader {
     }
 
     fn finish_stanza(&mut self, buf: &[u8], end: usize) -> Result<Found> {
-        let (start, content, name_len) = self.stanza;
+        let (start, content, name_len, decls) = self.stanza;
         if end - start > self.config.max_stanza_size {
             return Err(self.err(
                 ErrorKind::StanzaSizeLimit(self.config.max_stanza_size),
@@ -863,6 +867,7 @@ impl StreamReader {
             content,
             end,
             name_len,
+            decls,
         })
     }
 
@@ -899,6 +904,7 @@ impl StreamReader {
         let mut count = 0usize;
         let mut decls = 0usize;
         let mut prefixed_attrs = false;
+        let mut known = KnownDecls::default();
         self.seen_names.clear();
         for attr in AttrScanner::new(region) {
             let a = attr.map_err(|(i, k)| self.err(k, region_at + i))?;
@@ -923,6 +929,7 @@ impl StreamReader {
             match (ap, al) {
                 (None, b"xmlns") => {
                     decls += 1;
+                    known.xmlns = Some((value_at - s, a.value.len()));
                     let v = unescape(as_str(a.value), true);
                     if v == XML_NS || v == "http://www.w3.org/2000/xmlns/" {
                         return Err(self.err(ErrorKind::ReservedNamespace(lossy(a.name)), at));
@@ -930,6 +937,7 @@ impl StreamReader {
                 }
                 (Some(b"xmlns"), p) => {
                     decls += 1;
+                    known.prefixed = true;
                     let v = unescape(as_str(a.value), true);
                     let bad = match p {
                         b"xmlns" => true,
@@ -941,6 +949,10 @@ impl StreamReader {
                     }
                     let p_at = at + 6;
                     self.prefixes.push((p_at, p.len(), depth));
+                }
+                (Some(b"xml"), b"lang") => {
+                    prefixed_attrs = true;
+                    known.lang = Some((value_at - s, a.value.len()));
                 }
                 (Some(_), _) => prefixed_attrs = true,
                 (None, _) => {}
@@ -971,6 +983,7 @@ impl StreamReader {
         Ok(TagInfo {
             prefix: prefix.map(|p| (name_at, p.len())),
             local: (local_at, local.len()),
+            decls: known,
         })
     }
 }
@@ -981,6 +994,8 @@ struct TagInfo {
     prefix: Option<(usize, usize)>,
     /// Range of the local name.
     local: (usize, usize),
+    /// Its namespace-relevant attributes, relative to the tag's start.
+    decls: KnownDecls,
 }
 
 /// XML's `S` production.
