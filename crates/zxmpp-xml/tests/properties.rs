@@ -228,3 +228,33 @@ fn generator_covers_prefixes_cdata_and_references() {
         assert!(matches!(seen.first(), Some(Seen::Open { .. })));
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// Memory: after `discard`, the caller's buffer holds no more than the stanza in progress and
+    /// what the last chunk brought beyond it — never more than the largest stanza plus one chunk.
+    #[test]
+    fn buffer_bounded_by_largest_stanza_plus_one_chunk(input in streams(), chunk in 1usize..512) {
+        let bytes = input.as_bytes();
+        let (seen, err) = read_whole(StreamReader::new(Config::default()), bytes);
+        prop_assert_eq!(err, None);
+        let largest = seen
+            .iter()
+            .map(|s| match s {
+                Seen::Stanza { bytes, .. } => bytes.len(),
+                _ => HEADER.len(),
+            })
+            .max()
+            .unwrap_or(0);
+        let mut reader = StreamReader::new(Config::default());
+        let mut buf = Vec::new();
+        for piece in bytes.chunks(chunk) {
+            buf.extend_from_slice(piece);
+            while let Status::Complete(_) = reader.next(&buf).unwrap() {}
+            let n = reader.discard();
+            buf.drain(..n);
+            prop_assert!(buf.len() <= largest + chunk, "{} > {} + {}", buf.len(), largest, chunk);
+        }
+    }
+}
