@@ -1,0 +1,115 @@
+//! Converting between table objects and [`plist::Value`]s.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use plist::Value;
+
+use crate::document::Document;
+use crate::error::{Error, ValueProblem};
+use crate::object::{Object, Real};
+
+/// Seconds from the Unix epoch to the plist epoch, 2001-01-01T00:00:00Z.
+const PLIST_EPOCH: u64 = 978_307_200;
+/// 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z in seconds since the plist epoch: the range a
+/// `plist::Date` can print.
+const DATE_MIN: f64 = -63_113_904_000.0;
+const DATE_MAX: f64 = 252_423_993_599.0;
+
+/// Converts object `index` (and what it references) into a value, spending one unit of
+/// `budget` per node.
+pub(crate) fn convert(
+    doc: &Document,
+    index: u64,
+    budget: &mut u64,
+    limit: u64,
+) -> Result<Value, Error> {
+    if *budget == 0 {
+        return Err(Error::TooManyValueNodes { limit });
+    }
+    *budget -= 1;
+    let offset = doc.object_offset(index).unwrap_or(0);
+    let bad = |problem| Error::Unrepresentable {
+        offset,
+        index,
+        problem,
+    };
+    let Some(object) = doc.objects().get(index as usize) else {
+        return Err(Error::ReferenceOutOfRange {
+            offset,
+            reference: index,
+            count: doc.objects().len() as u64,
+        });
+    };
+    Ok(match object {
+        Object::Null => return Err(bad(ValueProblem::Null)),
+        Object::Bool(b) => Value::Boolean(*b),
+        Object::Int { value, .. } => {
+            if let Ok(v) = i64::try_from(*value) {
+                Value::Integer(v.into())
+            } else if let Ok(v) = u64::try_from(*value) {
+                Value::Integer(v.into())
+            } else {
+                return Err(bad(ValueProblem::IntegerRange));
+            }
+        }
+        Object::Real(Real::F32(f)) => Value::Real(f64::from(*f)),
+        Object::Real(Real::F64(f)) => Value::Real(*f),
+        Object::Date(secs) => {
+            Value::Date(date_from_seconds(*secs).ok_or(bad(ValueProblem::DateRange))?)
+        }
+        Object::Data { bytes, .. } => Value::Data(bytes.clone()),
+        Object::Ascii { text, .. } => Value::String(text.clone()),
+        Object::Utf16 { units, .. } => {
+            Value::String(String::from_utf16(units).map_err(|_| bad(ValueProblem::BadUtf16))?)
+        }
+        Object::Uid { value, .. } => Value::Uid(plist::Uid::new(*value)),
+        Object::Array { refs, .. } => {
+            let mut items = Vec::with_capacity(refs.len());
+            for r in refs {
+                items.push(convert(doc, *r, budget, limit)?);
+            }
+            Value::Array(items)
+        }
+        Object::Dict { keys, values, .. } => {
+            let mut dict = plist::Dictionary::new();
+            for (k, v) in keys.iter().zip(values) {
+                let key = match convert(doc, *k, budget, limit)? {
+                    Value::String(s) => s,
+                    _ => return Err(bad(ValueProblem::NonStringKey)),
+                };
+                if dict.contains_key(&key) {
+                    return Err(bad(ValueProblem::DuplicateKey));
+                }
+                let value = convert(doc, *v, budget, limit)?;
+                dict.insert(key, value);
+            }
+            Value::Dictionary(dict)
+        }
+    })
+}
+
+/// A `plist::Date` for `secs` seconds since 2001-01-01, if it is in the years 1 to 9999.
+pub(crate) fn date_from_seconds(secs: f64) -> Option<plist::Date> {
+    if !(DATE_MIN..=DATE_MAX).contains(&secs) {
+        return None;
+    }
+    let epoch = UNIX_EPOCH.checked_add(Duration::from_secs(PLIST_EPOCH))?;
+    let span = Duration::try_from_secs_f64(secs.abs()).ok()?;
+    let time = if secs < 0.0 {
+        epoch.checked_sub(span)?
+    } else {
+        epoch.checked_add(span)?
+    };
+    Some(plist::Date::from(time))
+}
+
+/// Seconds since 2001-01-01 of a `plist::Date` (nanosecond precision, as the `plist` crate's
+/// own binary writer computes it).
+pub(crate) fn date_to_seconds(date: plist::Date) -> f64 {
+    let time = SystemTime::from(date);
+    let epoch = UNIX_EPOCH + Duration::from_secs(PLIST_EPOCH);
+    match time.duration_since(epoch) {
+        Ok(d) => d.as_secs_f64(),
+        Err(e) => -e.duration().as_secs_f64(),
+    }
+}
