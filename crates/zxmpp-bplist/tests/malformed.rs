@@ -1,5 +1,6 @@
 //! Malformed and unusual files, assembled by hand byte by byte: errors (with offsets) instead of
 //! panics, limits that hold, and odd-but-valid layouts that must come back byte-identical.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 use zxmpp_bplist::{Document, Error, LayoutProblem, Limits, TrailerProblem, ValueProblem};
 
@@ -17,7 +18,14 @@ fn packed(objects: &[&[u8]], offset_size: u8, ref_size: u8, top: u64) -> Vec<u8>
     for off in offsets {
         out.extend_from_slice(&off.to_be_bytes()[8 - offset_size as usize..]);
     }
-    trailer(&mut out, offset_size, ref_size, objects.len() as u64, top, table);
+    trailer(
+        &mut out,
+        offset_size,
+        ref_size,
+        objects.len() as u64,
+        top,
+        table,
+    );
     out
 }
 
@@ -101,7 +109,12 @@ fn cycle_is_an_error() {
         Error::Cycle { offset: 8, .. }
     ));
     // dict #0 -> array #2 -> dict #0, key #1
-    let two = packed(&[&[0xd1, 0x01, 0x02], &[0x51, b'k'], &[0xa1, 0x00]], 1, 1, 0);
+    let two = packed(
+        &[&[0xd1, 0x01, 0x02], &[0x51, b'k'], &[0xa1, 0x00]],
+        1,
+        1,
+        0,
+    );
     assert!(matches!(
         Document::parse(&two).unwrap_err(),
         Error::Cycle { .. }
@@ -271,7 +284,9 @@ fn bad_trailer_sizes() {
 
 #[test]
 fn unknown_markers_and_bad_strings() {
-    for marker in [0x0fu8, 0x70, 0x90, 0xb0, 0xc0, 0xe0, 0xf0, 0x15, 0x21, 0x34, 0x88] {
+    for marker in [
+        0x0fu8, 0x70, 0x90, 0xb0, 0xc0, 0xe0, 0xf0, 0x15, 0x21, 0x34, 0x88,
+    ] {
         let bytes = packed(&[&[marker, 0, 0, 0, 0, 0, 0, 0, 0, 0]], 1, 1, 0);
         assert_eq!(
             Document::parse(&bytes).unwrap_err(),
@@ -341,13 +356,21 @@ fn values_a_plist_value_cannot_hold() {
     ));
     let non_string_key = packed(&[&[0xd1, 0x01, 0x01], &[0x10, 0x01]], 1, 1, 0);
     assert!(matches!(
-        Document::parse(&non_string_key).unwrap().to_value().unwrap_err(),
+        Document::parse(&non_string_key)
+            .unwrap()
+            .to_value()
+            .unwrap_err(),
         Error::Unrepresentable {
             problem: ValueProblem::NonStringKey,
             ..
         }
     ));
-    let dup = packed(&[&[0xd2, 0x01, 0x01, 0x02, 0x02], &[0x51, b'k'], &[0x09]], 1, 1, 0);
+    let dup = packed(
+        &[&[0xd2, 0x01, 0x01, 0x02, 0x02], &[0x51, b'k'], &[0x09]],
+        1,
+        1,
+        0,
+    );
     assert!(matches!(
         Document::parse(&dup).unwrap().to_value().unwrap_err(),
         Error::Unrepresentable {

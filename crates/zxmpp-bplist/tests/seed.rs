@@ -1,6 +1,7 @@
 //! The 1064-byte iChat AV invitation that Apple's CoreFoundation wrote (shared vector
 //! `ichat/invite-seed.bplist`); expected facts come from the research note's independent
 //! Python decoding of it, not from this crate.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 use zxmpp_bplist::plist::Value;
 use zxmpp_bplist::{Document, IntWidth, Object, to_vec_apple};
