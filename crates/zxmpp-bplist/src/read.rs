@@ -111,7 +111,7 @@ pub(crate) fn parse(data: &[u8], limits: &Limits) -> Result<Document, Error> {
         positions.push(at);
         spans.push((at, end, index));
     }
-    let placement = placement(data, spans)?;
+    let placement = placement(data, spans, table_off)?;
     let tail = data
         .get((table_off + table_len) as usize..t as usize)
         .unwrap_or_default()
@@ -131,7 +131,11 @@ pub(crate) fn parse(data: &[u8], limits: &Limits) -> Result<Document, Error> {
 }
 
 /// Orders the objects as they lie in the file and keeps the bytes between them.
-fn placement(data: &[u8], mut spans: Vec<(u64, u64, u64)>) -> Result<Vec<Chunk>, Error> {
+fn placement(
+    data: &[u8],
+    mut spans: Vec<(u64, u64, u64)>,
+    table_off: u64,
+) -> Result<Vec<Chunk>, Error> {
     spans.sort_unstable();
     let mut chunks = Vec::with_capacity(spans.len());
     let mut cursor = 8u64;
@@ -158,6 +162,12 @@ fn placement(data: &[u8], mut spans: Vec<(u64, u64, u64)>) -> Result<Vec<Chunk>,
         chunks.push(Chunk::Object(index as usize));
         cursor = end;
         previous = Some((start, index));
+    }
+    if cursor < table_off {
+        let gap = data
+            .get(cursor as usize..table_off as usize)
+            .unwrap_or_default();
+        chunks.push(Chunk::Gap(gap.to_vec()));
     }
     Ok(chunks)
 }

@@ -113,3 +113,21 @@ pub(crate) fn date_to_seconds(date: plist::Date) -> f64 {
         Err(e) => -e.duration().as_secs_f64(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{date_from_seconds, date_to_seconds};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Once a date has been through `plist::Date`, it comes back to the same seconds.
+        #[test]
+        fn date_seconds_are_stable_after_one_trip(secs in -6.3e10f64..2.5e11) {
+            let once = date_to_seconds(date_from_seconds(secs).unwrap());
+            let twice = date_to_seconds(date_from_seconds(once).unwrap());
+            prop_assert_eq!(once.to_bits(), twice.to_bits());
+            // and it moves by at most a nanosecond-ish rounding
+            prop_assert!((once - secs).abs() <= 1e-9 + secs.abs() * 1e-15);
+        }
+    }
+}

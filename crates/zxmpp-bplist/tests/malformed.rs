@@ -439,6 +439,11 @@ fn odd_but_valid_layouts_are_kept_byte_for_byte() {
     let doc = Document::parse(&bytes).unwrap();
     assert_eq!(doc.orphans(), vec![2]);
     assert_eq!(doc.object_offset(0), Some(12));
+    // bytes after the last object, before the offset table (found by fuzzing)
+    let mut bytes = b"bplist00\x08\x48\xf8\x83\x00".to_vec();
+    bytes.push(8);
+    trailer(&mut bytes, 1, 1, 1, 0, 13);
+    round_trips(&bytes);
     let mut bytes2 = packed(&[&[0x09], &[0xa1, 0x00]], 1, 1, 1);
     round_trips(&bytes2);
     bytes2.truncate(bytes2.len() - 1);

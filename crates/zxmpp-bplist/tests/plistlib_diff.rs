@@ -45,7 +45,7 @@ fn plistlib_reads(bytes: &[u8]) -> serde_json::Value {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
 
     #[test]
     fn plistlib_reads_authored_files_as_the_same_values(value in common::value()) {
