@@ -300,7 +300,8 @@ impl Document {
     /// # Errors
     /// [`Error::Unrepresentable`] for objects a `plist::Value` cannot hold (null, integers
     /// beyond `i64`/`u64`, dates out of range, bad UTF-16, non-string or duplicate keys);
-    /// [`Error::TooManyValueNodes`] when shared objects expand too far.
+    /// [`Error::TooManyValueNodes`] or [`Error::ValueTooLarge`] when shared objects expand too
+    /// far.
     pub fn to_value(&self) -> Result<plist::Value, Error> {
         self.to_value_with(&Limits::DEFAULT)
     }
@@ -310,8 +311,8 @@ impl Document {
     /// # Errors
     /// As [`Document::to_value`].
     pub fn to_value_with(&self, limits: &Limits) -> Result<plist::Value, Error> {
-        let mut budget = limits.max_value_nodes;
-        crate::value::convert(self, self.top, &mut budget, limits.max_value_nodes)
+        let mut budget = crate::value::Budget::new(limits);
+        crate::value::convert(self, self.top, &mut budget)
     }
 }
 

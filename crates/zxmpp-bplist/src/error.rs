@@ -148,6 +148,13 @@ pub enum Error {
         /// The configured limit.
         limit: u64,
     },
+    /// Expanding shared objects into a value tree would copy more than
+    /// [`Limits::max_value_bytes`](crate::Limits::max_value_bytes) bytes of data and strings.
+    #[error("value tree would hold more than {limit} bytes of data and strings")]
+    ValueTooLarge {
+        /// The configured limit.
+        limit: u64,
+    },
 }
 
 impl Error {
@@ -171,7 +178,8 @@ impl Error {
             | Error::Unrepresentable { offset, .. } => Some(*offset),
             Error::InputTooLarge { .. }
             | Error::UnsupportedValue
-            | Error::TooManyValueNodes { .. } => None,
+            | Error::TooManyValueNodes { .. }
+            | Error::ValueTooLarge { .. } => None,
         }
     }
 }

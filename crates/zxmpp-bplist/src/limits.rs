@@ -20,6 +20,9 @@ pub struct Limits {
     /// Most nodes in a value tree made by `to_value`: objects shared by several containers count
     /// once per use, so this stops "billion laughs" files (default 4 194 304).
     pub max_value_nodes: u64,
+    /// Most bytes of data and string contents in a value tree made by `to_value`, shared
+    /// objects counted once per use (default 256 MiB).
+    pub max_value_bytes: u64,
 }
 
 impl Limits {
@@ -30,6 +33,7 @@ impl Limits {
         max_depth: 256,
         max_collection_len: 1 << 20,
         max_value_nodes: 1 << 22,
+        max_value_bytes: 256 * 1024 * 1024,
     };
 
     /// Sets [`Limits::max_input_size`].
@@ -64,6 +68,15 @@ impl Limits {
     #[must_use]
     pub fn with_max_value_nodes(mut self, nodes: u64) -> Self {
         self.max_value_nodes = nodes;
+        self
+    }
+}
+
+impl Limits {
+    /// Sets [`Limits::max_value_bytes`].
+    #[must_use]
+    pub fn with_max_value_bytes(mut self, bytes: u64) -> Self {
+        self.max_value_bytes = bytes;
         self
     }
 }

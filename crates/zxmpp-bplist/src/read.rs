@@ -92,9 +92,7 @@ pub(crate) fn parse(data: &[u8], limits: &Limits) -> Result<Document, Error> {
         ref_size: object_ref_size,
         limits,
     };
-    let mut objects = Vec::with_capacity(count as usize);
     let mut positions = Vec::with_capacity(count as usize);
-    let mut spans = Vec::with_capacity(count as usize);
     for (index, entry) in table.chunks_exact(usize::from(offset_int_size)).enumerate() {
         let index = index as u64;
         let at = be_uint(entry);
@@ -106,12 +104,9 @@ pub(crate) fn parse(data: &[u8], limits: &Limits) -> Result<Document, Error> {
                 end: table_off,
             });
         }
-        let (object, end) = reader.object(at)?;
-        objects.push(object);
         positions.push(at);
-        spans.push((at, end, index));
     }
-    let placement = placement(data, spans, table_off)?;
+    let (objects, placement) = objects_in_file_order(data, &positions, table_off, &mut reader)?;
     let tail = data
         .get((table_off + table_len) as usize..t as usize)
         .unwrap_or_default()
@@ -130,23 +125,29 @@ pub(crate) fn parse(data: &[u8], limits: &Limits) -> Result<Document, Error> {
     Ok(document)
 }
 
-/// Orders the objects as they lie in the file and keeps the bytes between them.
-fn placement(
+/// Reads the objects in the order they lie in the file, refusing one that starts inside the
+/// previous one before reading it (so no byte is read as part of two objects, and reading costs
+/// at most the input's size); returns them in table order, with the file order and the bytes
+/// between objects.
+fn objects_in_file_order(
     data: &[u8],
-    mut spans: Vec<(u64, u64, u64)>,
+    positions: &[u64],
     table_off: u64,
-) -> Result<Vec<Chunk>, Error> {
-    spans.sort_unstable();
-    let mut chunks = Vec::with_capacity(spans.len());
+    reader: &mut ObjectReader<'_>,
+) -> Result<(Vec<Object>, Vec<Chunk>), Error> {
+    let mut order: Vec<(u64, usize)> = positions.iter().copied().zip(0..).collect();
+    order.sort_unstable();
+    let mut objects: Vec<Option<Object>> = vec![None; positions.len()];
+    let mut chunks = Vec::with_capacity(positions.len());
     let mut cursor = 8u64;
-    let mut previous: Option<(u64, u64)> = None;
-    for (start, end, index) in spans {
+    let mut previous: Option<(u64, usize)> = None;
+    for (start, index) in order {
         if start < cursor {
             let (prev_start, prev_index) = previous.unwrap_or((0, 0));
             let problem = if prev_start == start {
-                LayoutProblem::SharedObject(prev_index, index)
+                LayoutProblem::SharedObject(prev_index as u64, index as u64)
             } else {
-                LayoutProblem::Overlap(prev_index, index)
+                LayoutProblem::Overlap(prev_index as u64, index as u64)
             };
             return Err(Error::UnsupportedLayout {
                 offset: start,
@@ -159,7 +160,11 @@ fn placement(
                 .unwrap_or_default();
             chunks.push(Chunk::Gap(gap.to_vec()));
         }
-        chunks.push(Chunk::Object(index as usize));
+        let (object, end) = reader.object(start)?;
+        if let Some(slot) = objects.get_mut(index) {
+            *slot = Some(object);
+        }
+        chunks.push(Chunk::Object(index));
         cursor = end;
         previous = Some((start, index));
     }
@@ -169,7 +174,12 @@ fn placement(
             .unwrap_or_default();
         chunks.push(Chunk::Gap(gap.to_vec()));
     }
-    Ok(chunks)
+    // every index appeared once in `order`, so every slot is filled
+    let objects = objects
+        .into_iter()
+        .map(|o| o.unwrap_or(Object::Null))
+        .collect();
+    Ok((objects, chunks))
 }
 
 struct ObjectReader<'a> {

@@ -6,6 +6,7 @@ use plist::Value;
 
 use crate::document::Document;
 use crate::error::{Error, ValueProblem};
+use crate::limits::Limits;
 use crate::object::{Object, Real};
 
 /// Seconds from the Unix epoch to the plist epoch, 2001-01-01T00:00:00Z.
@@ -15,18 +16,43 @@ const PLIST_EPOCH: u64 = 978_307_200;
 const DATE_MIN: f64 = -63_113_904_000.0;
 const DATE_MAX: f64 = 252_423_993_599.0;
 
-/// Converts object `index` (and what it references) into a value, spending one unit of
-/// `budget` per node.
-pub(crate) fn convert(
-    doc: &Document,
-    index: u64,
-    budget: &mut u64,
-    limit: u64,
-) -> Result<Value, Error> {
-    if *budget == 0 {
-        return Err(Error::TooManyValueNodes { limit });
+/// What a value tree may still cost.
+pub(crate) struct Budget {
+    nodes: u64,
+    bytes: u64,
+    limits: Limits,
+}
+
+impl Budget {
+    pub(crate) fn new(limits: &Limits) -> Budget {
+        Budget {
+            nodes: limits.max_value_nodes,
+            bytes: limits.max_value_bytes,
+            limits: *limits,
+        }
     }
-    *budget -= 1;
+
+    fn node(&mut self) -> Result<(), Error> {
+        self.nodes = self.nodes.checked_sub(1).ok_or(Error::TooManyValueNodes {
+            limit: self.limits.max_value_nodes,
+        })?;
+        Ok(())
+    }
+
+    fn bytes(&mut self, n: usize) -> Result<(), Error> {
+        self.bytes = self
+            .bytes
+            .checked_sub(n as u64)
+            .ok_or(Error::ValueTooLarge {
+                limit: self.limits.max_value_bytes,
+            })?;
+        Ok(())
+    }
+}
+
+/// Converts object `index` (and what it references) into a value, within `budget`.
+pub(crate) fn convert(doc: &Document, index: u64, budget: &mut Budget) -> Result<Value, Error> {
+    budget.node()?;
     let offset = doc.object_offset(index).unwrap_or(0);
     let bad = |problem| Error::Unrepresentable {
         offset,
@@ -57,30 +83,37 @@ pub(crate) fn convert(
         Object::Date(secs) => {
             Value::Date(date_from_seconds(*secs).ok_or(bad(ValueProblem::DateRange))?)
         }
-        Object::Data { bytes, .. } => Value::Data(bytes.clone()),
-        Object::Ascii { text, .. } => Value::String(text.clone()),
+        Object::Data { bytes, .. } => {
+            budget.bytes(bytes.len())?;
+            Value::Data(bytes.clone())
+        }
+        Object::Ascii { text, .. } => {
+            budget.bytes(text.len())?;
+            Value::String(text.clone())
+        }
         Object::Utf16 { units, .. } => {
+            budget.bytes(units.len() * 2)?;
             Value::String(String::from_utf16(units).map_err(|_| bad(ValueProblem::BadUtf16))?)
         }
         Object::Uid { value, .. } => Value::Uid(plist::Uid::new(*value)),
         Object::Array { refs, .. } => {
             let mut items = Vec::with_capacity(refs.len());
             for r in refs {
-                items.push(convert(doc, *r, budget, limit)?);
+                items.push(convert(doc, *r, budget)?);
             }
             Value::Array(items)
         }
         Object::Dict { keys, values, .. } => {
             let mut dict = plist::Dictionary::new();
             for (k, v) in keys.iter().zip(values) {
-                let key = match convert(doc, *k, budget, limit)? {
+                let key = match convert(doc, *k, budget)? {
                     Value::String(s) => s,
                     _ => return Err(bad(ValueProblem::NonStringKey)),
                 };
                 if dict.contains_key(&key) {
                     return Err(bad(ValueProblem::DuplicateKey));
                 }
-                let value = convert(doc, *v, budget, limit)?;
+                let value = convert(doc, *v, budget)?;
                 dict.insert(key, value);
             }
             Value::Dictionary(dict)

@@ -449,3 +449,46 @@ fn odd_but_valid_layouts_are_kept_byte_for_byte() {
     bytes2.truncate(bytes2.len() - 1);
     assert!(Document::parse(&bytes2).is_err());
 }
+
+#[test]
+fn many_entries_sharing_one_large_array_are_refused_before_reading_it_again() {
+    // 65 536 table entries all pointing at one array of 60 000 references: reading the array
+    // once per entry would allocate about 31 GB.
+    let n: u64 = 65_536;
+    let mut bytes = b"bplist00".to_vec();
+    bytes.extend_from_slice(&[0xaf, 0x11, 0xea, 0x60]);
+    bytes.extend_from_slice(&vec![0u8; 2 * 60_000]);
+    let table = bytes.len() as u64;
+    for _ in 0..n {
+        bytes.extend_from_slice(&8u32.to_be_bytes());
+    }
+    trailer(&mut bytes, 4, 2, n, 0, table);
+    let started = std::time::Instant::now();
+    assert!(matches!(
+        Document::parse(&bytes).unwrap_err(),
+        Error::UnsupportedLayout {
+            offset: 8,
+            problem: LayoutProblem::SharedObject(..)
+        }
+    ));
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[test]
+fn shared_data_cannot_expand_into_a_huge_value() {
+    // an array of 200 references to one 100 000-byte data object
+    let mut data = vec![0x4f, 0x12];
+    data.extend_from_slice(&100_000u32.to_be_bytes());
+    data.extend_from_slice(&vec![0xab; 100_000]);
+    let mut array = vec![0xaf, 0x10, 200];
+    array.extend_from_slice(&[1u8; 200]);
+    let bytes = packed(&[&array, &data], 4, 1, 0);
+    let doc = Document::parse(&bytes).unwrap();
+    assert_eq!(doc.to_vec(), bytes);
+    let limits = Limits::default().with_max_value_bytes(10_000_000);
+    assert!(matches!(
+        doc.to_value_with(&limits).unwrap_err(),
+        Error::ValueTooLarge { limit: 10_000_000 }
+    ));
+    assert!(doc.to_value().is_ok()); // 20 MB is within the default 256 MiB
+}

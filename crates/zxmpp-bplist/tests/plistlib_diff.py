@@ -4,6 +4,8 @@ differential tests (tests/plistlib_diff.rs).
 Modes:
   read               binary plist on stdin  -> canonical JSON of what plistlib read, on stdout
   dump               canonical JSON on stdin -> plistlib.dumps(FMT_BINARY, sort_keys=False) on stdout
+  serve              one JSON request per line on stdin, one JSON answer per line on stdout:
+                     {"read": hex} -> {"canon": ...};  {"dump": canonical} -> {"hex": ...}
   generate N SEED    N random values written by plistlib, one JSON line each:
                      {"hex": file bytes, "canon": canonical JSON, "has_bool": bool, "sorted": bool}
 
@@ -118,6 +120,18 @@ def main():
     elif mode == "dump":
         value = uncanon(json.load(sys.stdin))
         sys.stdout.buffer.write(plistlib.dumps(value, fmt=plistlib.FMT_BINARY, sort_keys=False))
+    elif mode == "serve":
+        for line in sys.stdin:
+            request = json.loads(line)
+            if "read" in request:
+                value = plistlib.loads(bytes.fromhex(request["read"]), fmt=plistlib.FMT_BINARY)
+                answer = {"canon": canon(value)}
+            else:
+                value = uncanon(request["dump"])
+                data = plistlib.dumps(value, fmt=plistlib.FMT_BINARY, sort_keys=False)
+                answer = {"hex": data.hex()}
+            sys.stdout.write(json.dumps(answer) + "\n")
+            sys.stdout.flush()
     elif mode == "generate":
         count, seed = int(sys.argv[2]), int(sys.argv[3])
         rng = random.Random(seed)

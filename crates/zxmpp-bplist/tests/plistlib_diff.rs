@@ -13,8 +13,9 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
 
 use proptest::prelude::*;
 use zxmpp_bplist::{Document, to_vec_apple};
@@ -40,12 +41,54 @@ fn python(args: &[&str], stdin: &[u8]) -> Vec<u8> {
     out.stdout
 }
 
+/// One long-lived `plistlib_diff.py serve` process for the proptest cases.
+fn server() -> &'static Mutex<(ChildStdin, BufReader<ChildStdout>)> {
+    static SERVER: OnceLock<Mutex<(ChildStdin, BufReader<ChildStdout>)>> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let mut child = Command::new("python3")
+            .arg(SCRIPT)
+            .arg("serve")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 must be installed for the plistlib differential tests");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        Mutex::new((stdin, stdout))
+    })
+}
+
+fn ask(request: &serde_json::Value) -> serde_json::Value {
+    let mut guard = server().lock().unwrap_or_else(|e| e.into_inner());
+    let (stdin, stdout) = &mut *guard;
+    writeln!(stdin, "{request}").unwrap();
+    stdin.flush().unwrap();
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert!(!line.is_empty(), "plistlib_diff.py serve died");
+    serde_json::from_str(&line).unwrap()
+}
+
+fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Canonical JSON of what plistlib reads from `bytes`.
 fn plistlib_reads(bytes: &[u8]) -> serde_json::Value {
-    serde_json::from_slice(&python(&["read"], bytes)).unwrap()
+    ask(&serde_json::json!({ "read": to_hex(bytes) }))["canon"].clone()
+}
+
+/// What `plistlib.dumps(value, fmt=FMT_BINARY, sort_keys=False)` writes.
+fn plistlib_dumps(canon: &serde_json::Value) -> Vec<u8> {
+    hex_decode(
+        ask(&serde_json::json!({ "dump": canon }))["hex"]
+            .as_str()
+            .unwrap(),
+    )
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
     #[test]
     fn plistlib_reads_authored_files_as_the_same_values(value in common::value()) {
@@ -60,8 +103,7 @@ proptest! {
     #[test]
     fn authored_bytes_equal_plistlib_unsorted_without_booleans(value in common::value_without_bools()) {
         let ours = to_vec_apple(&value).unwrap();
-        let canon = serde_json::to_vec(&common::canon(&value)).unwrap();
-        let theirs = python(&["dump"], &canon);
+        let theirs = plistlib_dumps(&common::canon(&value));
         prop_assert_eq!(ours, theirs);
     }
 }
