@@ -44,6 +44,8 @@ fn python(args: &[&str], stdin: &[u8]) -> Vec<u8> {
 /// One long-lived `plistlib_diff.py serve` process for the proptest cases.
 fn server() -> &'static Mutex<(ChildStdin, BufReader<ChildStdout>)> {
     static SERVER: OnceLock<Mutex<(ChildStdin, BufReader<ChildStdout>)>> = OnceLock::new();
+    // The process lives as long as the test binary; it exits when its stdin closes.
+    #[allow(clippy::zombie_processes)]
     SERVER.get_or_init(|| {
         let mut child = Command::new("python3")
             .arg(SCRIPT)
