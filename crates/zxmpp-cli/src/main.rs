@@ -5,6 +5,7 @@
 //! 2 usage error.
 
 mod input;
+mod plist;
 mod xml;
 
 use std::process::ExitCode;
@@ -24,6 +25,8 @@ enum Command {
     /// XMPP stream tools.
     #[command(subcommand)]
     Xml(xml::XmlCommand),
+    /// Converts property lists (binary in CoreFoundation's layout, XML, JSON), like `plutil`.
+    Plist(plist::PlistArgs),
 }
 
 /// Why a command failed; decides the exit status.
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: Result<(), Failure> = match cli.command {
         Command::Xml(cmd) => xml::run(cmd),
+        Command::Plist(args) => plist::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
