@@ -390,7 +390,7 @@ impl Refs {
 
     /// An `@` position.
     fn slot(&mut self, v: &mut Value) {
-        if self.count > 0 && matches!(v, Value::Object(_)) && self.next() % 4 == 0 {
+        if self.count > 0 && matches!(v, Value::Object(_)) && self.next().is_multiple_of(4) {
             let target = u32::try_from(self.next() % u64::from(self.count)).unwrap();
             *v = Value::Ref(zxmpp_typedstream::ObjectId(target));
             return;
