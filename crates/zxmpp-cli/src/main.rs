@@ -5,6 +5,7 @@
 //! 2 usage error.
 
 mod input;
+mod typedstream;
 
 use std::process::ExitCode;
 
@@ -22,6 +23,8 @@ struct Cli {
 enum Command {
     /// Prints the version (placeholder until the first command lands).
     Version,
+    /// NSArchiver typedstream archives.
+    Typedstream(typedstream::TypedstreamArgs),
 }
 
 /// Why a command failed; decides the exit status.
@@ -55,6 +58,7 @@ fn main() -> ExitCode {
             println!("zxmpp {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
+        Command::Typedstream(args) => typedstream::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

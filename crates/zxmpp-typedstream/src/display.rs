@@ -149,7 +149,7 @@ impl Printer<'_, '_> {
                     self.value(k, depth + 1)?;
                     self.indent(depth + 1)?;
                     self.f.write_str("value: ")?;
-                    self.value(v, depth + 2)?;
+                    self.value(v, depth + 1)?;
                 }
                 Ok(())
             }
