@@ -215,8 +215,8 @@ impl Error {
             | Error::TooDeep { offset, .. }
             | Error::TooManyObjects { offset, .. }
             | Error::TooManyValues { offset, .. } => Some(offset),
-            Error::InputTooLarge { .. } => Some(0),
-            Error::TypeMismatch { .. }
+            Error::InputTooLarge { .. }
+            | Error::TypeMismatch { .. }
             | Error::GroupLength { .. }
             | Error::DanglingReference { .. }
             | Error::EmptyClass => None,

@@ -9,6 +9,7 @@ pub struct Limits {
     /// Largest input, in bytes (default 16 MiB).
     pub max_input: usize,
     /// Deepest nesting of objects, arrays and structs, and longest class chain (default 64).
+    /// The reader recurses once per level: keep this in the hundreds, not millions.
     pub max_depth: usize,
     /// Most entries in the object table (objects, classes, C strings) and, separately, in the
     /// shared-string table (default 65 536 each).

@@ -21,7 +21,7 @@ use crate::wire::{
 };
 
 /// Deepest nesting the writer follows in a hand-built model (decoded ones are far shallower).
-const MAX_WRITE_DEPTH: usize = 512;
+const MAX_WRITE_DEPTH: usize = 256;
 
 pub(crate) fn encode(archive: &Archive) -> Result<Vec<u8>, Error> {
     let mut w = Writer {
