@@ -6,6 +6,7 @@
 
 mod input;
 mod plist;
+mod typedstream;
 mod xml;
 
 use std::process::ExitCode;
@@ -27,6 +28,8 @@ enum Command {
     Xml(xml::XmlCommand),
     /// Converts property lists (binary in CoreFoundation's layout, XML, JSON), like `plutil`.
     Plist(plist::PlistArgs),
+    /// NSArchiver typedstream archives.
+    Typedstream(typedstream::TypedstreamArgs),
 }
 
 /// Why a command failed; decides the exit status.
@@ -58,6 +61,7 @@ fn main() -> ExitCode {
     let result: Result<(), Failure> = match cli.command {
         Command::Xml(cmd) => xml::run(cmd),
         Command::Plist(args) => plist::run(args),
+        Command::Typedstream(args) => typedstream::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
