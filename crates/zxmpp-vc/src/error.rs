@@ -81,21 +81,11 @@ pub enum Error {
         found: &'static str,
     },
     /// The binary plist layer failed.
-    #[error("binary plist: {message} (offset {offset:?})")]
-    Plist {
-        /// Offset in the binary plist, where known.
-        offset: Option<u64>,
-        /// What the plist layer reported.
-        message: String,
-    },
+    #[error("binary plist: {0}")]
+    Plist(#[from] zxmpp_bplist::Error),
     /// The typedstream layer (VCICEData) failed.
-    #[error("VCICEData typedstream: {message} (offset {offset:?})")]
-    Typedstream {
-        /// Offset in the typedstream, where known.
-        offset: Option<u64>,
-        /// What the typedstream layer reported.
-        message: String,
-    },
+    #[error("VCICEData typedstream: {0}")]
+    Typedstream(#[from] zxmpp_typedstream::Error),
     /// VCICEData decoded, but not to the dictionary iChat writes.
     #[error("VCICEData: {reason}")]
     IceData {
@@ -151,7 +141,8 @@ impl Error {
             | Error::OddHexDigits { offset }
             | Error::TooMany { offset, .. }
             | Error::Truncated { offset, .. } => Some(*offset as u64),
-            Error::Plist { offset, .. } | Error::Typedstream { offset, .. } => *offset,
+            Error::Plist(e) => e.offset(),
+            Error::Typedstream(e) => e.offset().map(|o| o as u64),
             Error::Xml(e) => Some(e.offset()),
             Error::NotAVcQuery { offset, .. }
             | Error::MissingChild { offset, .. }

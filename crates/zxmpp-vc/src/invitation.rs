@@ -58,7 +58,9 @@ impl InvitationKey {
 ///
 /// Fields are `None` when the key is absent. Keys set on a decoded invitation keep their place;
 /// keys added to a new one are written in the order of the fields below, then the other keys.
-#[derive(Debug, Clone, PartialEq, Default)]
+/// Two invitations are equal when their keys, values and key order (as they would be written)
+/// are.
+#[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct Invitation {
     /// `VCSessionID`: the session number (random in the sample).
@@ -73,10 +75,22 @@ pub struct Invitation {
     pub order_is_final: Option<bool>,
     other: Vec<(String, Value)>,
     order: Vec<InvitationKey>,
+    /// What [`Invitation::decode`] read: its bytes and their plist value.
+    origin: Option<Box<Origin>>,
+}
+
+/// The binary plist an invitation was decoded from, and its value.
+#[derive(Debug, Clone)]
+struct Origin {
+    bytes: Vec<u8>,
+    value: Value,
 }
 
 /// A participant's dictionary in `VCInviteesList`.
-#[derive(Debug, Clone, PartialEq, Default)]
+///
+/// Two participants are equal when their keys, values and key order (as they would be written)
+/// are.
+#[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct Participant {
     /// `presentityID`: the participant's bare JID (`user@host`).
@@ -120,20 +134,29 @@ const PARTICIPANT_KEYS: [&str; 11] = [
     "usingICE",
 ];
 
-/// Limits for decoding an invitation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Limits for decoding an invitation, one set per layer.
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct InvitationConfig {
+    /// Longest hex text accepted (default 4 MiB).
+    pub max_hex_len: usize,
+    /// Limits of the binary plist reader.
+    pub bplist: zxmpp_bplist::Limits,
     /// Most participants accepted in `VCInviteesList` (default 64).
     pub max_invitees: usize,
-    /// Limits for the SIP-ICE blob inside `VCICEData`.
+    /// Limits of the typedstream reader (`VCICEData`).
+    pub typedstream: zxmpp_typedstream::Limits,
+    /// Limits and layout of the SIP-ICE blob inside `VCICEData`.
     pub sip_ice: crate::SipIceConfig,
 }
 
 impl Default for InvitationConfig {
     fn default() -> Self {
         InvitationConfig {
+            max_hex_len: crate::hex::DEFAULT_MAX_HEX_LEN,
+            bplist: zxmpp_bplist::Limits::default(),
             max_invitees: 64,
+            typedstream: zxmpp_typedstream::Limits::default(),
             sip_ice: crate::SipIceConfig::default(),
         }
     }
@@ -152,6 +175,18 @@ pub(crate) fn type_name(v: &Value) -> &'static str {
         Value::Uid(_) => "UID",
         _ => "unknown value",
     }
+}
+
+fn int_eq(field: Option<i64>, v: &Value) -> bool {
+    matches!(v, Value::Integer(i) if field.is_some() && i.as_signed() == field)
+}
+
+fn bool_eq(field: Option<bool>, v: &Value) -> bool {
+    matches!(v, Value::Boolean(b) if field == Some(*b))
+}
+
+fn str_eq(field: &Option<String>, v: &Value) -> bool {
+    matches!(v, Value::String(s) if field.as_deref() == Some(s.as_str()))
 }
 
 fn wrong(key: impl Into<String>, expected: &'static str, v: &Value) -> Error {
@@ -188,6 +223,95 @@ impl Invitation {
         Self::default()
     }
 
+    /// Decodes an invitation from its binary plist, and everything inside it (the VCICEData
+    /// typedstream and its SIP-ICE blob), with default limits.
+    pub fn decode(bplist: &[u8]) -> Result<Self> {
+        Self::decode_with(bplist, &InvitationConfig::default())
+    }
+
+    /// Decodes an invitation from its binary plist with the given limits.
+    pub fn decode_with(bplist: &[u8], config: &InvitationConfig) -> Result<Self> {
+        let doc = zxmpp_bplist::Document::parse_with(bplist, &config.bplist)?;
+        let value = doc.to_value()?;
+        let mut inv = Self::from_plist_with(&value, config)?;
+        inv.origin = Some(Box::new(Origin {
+            bytes: bplist.to_vec(),
+            value,
+        }));
+        Ok(inv)
+    }
+
+    /// Decodes an invitation from the hex text iChat sends (whitespace and a leading line feed
+    /// allowed), with default limits.
+    pub fn from_hex(text: &[u8]) -> Result<Self> {
+        Self::from_hex_with(text, &InvitationConfig::default())
+    }
+
+    /// Decodes an invitation from hex text with the given limits.
+    pub fn from_hex_with(text: &[u8], config: &InvitationConfig) -> Result<Self> {
+        let bytes = crate::hex::decode_with_limit(text, config.max_hex_len)?;
+        Self::decode_with(&bytes, config)
+    }
+
+    /// Encodes the invitation as a binary plist.
+    ///
+    /// An invitation decoded with [`Invitation::decode`] and not changed since is written back
+    /// as the bytes it was read from. Otherwise the dictionary is laid out as CoreFoundation
+    /// writes one, with VCICEData encoded as NSArchiver writes it — which for an invitation iChat
+    /// wrote gives the same bytes again.
+    pub fn encode(&self) -> Result<Vec<u8>> {
+        if let Some(origin) = &self.origin
+            && self.matches(&origin.value)
+        {
+            return Ok(origin.bytes.clone());
+        }
+        self.encode_authored()
+    }
+
+    /// Encodes the invitation as CoreFoundation and NSArchiver write it, whatever it was read
+    /// from.
+    pub fn encode_authored(&self) -> Result<Vec<u8>> {
+        Ok(zxmpp_bplist::to_vec_apple(&self.to_plist()?)?)
+    }
+
+    /// Whether the invitation would write exactly the dictionary `v` (without building it).
+    fn matches(&self, v: &Value) -> bool {
+        let Some(dict) = v.as_dictionary() else {
+            return false;
+        };
+        let keys = self.written_keys();
+        if keys.len() != dict.len() {
+            return false;
+        }
+        keys.iter().zip(dict.iter()).all(|(key, (k, val))| {
+            key.as_str() == k
+                && match key {
+                    InvitationKey::SessionId => int_eq(self.session_id, val),
+                    InvitationKey::IceData => match (&self.ice_data, val.as_data()) {
+                        (Some(ice), Some(d)) => ice.original_bytes() == Some(d),
+                        _ => false,
+                    },
+                    InvitationKey::InviteesList => match (&self.invitees, val.as_array()) {
+                        (Some(people), Some(list)) => {
+                            people.len() == list.len()
+                                && people.iter().zip(list).all(|(p, v)| p.matches(v))
+                        }
+                        _ => false,
+                    },
+                    InvitationKey::SecurityEnabled => bool_eq(self.security_enabled, val),
+                    InvitationKey::OrderIsFinal => bool_eq(self.order_is_final, val),
+                    InvitationKey::Other(name) => {
+                        self.other.iter().any(|(n, o)| n == name && o == val)
+                    }
+                }
+        })
+    }
+
+    /// Encodes the invitation as lowercase hex text of [`Invitation::encode`].
+    pub fn to_hex(&self) -> Result<String> {
+        Ok(crate::hex::encode(&self.encode()?))
+    }
+
     /// Reads an invitation from its plist value (a dictionary), with default limits.
     pub fn from_plist(value: &Value) -> Result<Self> {
         Self::from_plist_with(value, &InvitationConfig::default())
@@ -205,7 +329,11 @@ impl Invitation {
                 InvitationKey::SessionId => inv.session_id = Some(int(k, v)?),
                 InvitationKey::IceData => {
                     let data = v.as_data().ok_or_else(|| wrong(k.as_str(), "data", v))?;
-                    inv.ice_data = Some(IceData::decode_with(data, &config.sip_ice)?);
+                    inv.ice_data = Some(IceData::decode_with(
+                        data,
+                        &config.typedstream,
+                        &config.sip_ice,
+                    )?);
                 }
                 InvitationKey::InviteesList => {
                     let list = v.as_array().ok_or_else(|| wrong(k.as_str(), "array", v))?;
@@ -231,9 +359,8 @@ impl Invitation {
         Ok(inv)
     }
 
-    /// The invitation as a plist dictionary, keys in their original order.
-    pub fn to_plist(&self) -> Result<Value> {
-        let mut dict = Dictionary::new();
+    /// The keys that hold a value, in the order they are written.
+    fn written_keys(&self) -> Vec<InvitationKey> {
         let mut keys = self.order.clone();
         for k in [
             InvitationKey::SessionId,
@@ -252,7 +379,21 @@ impl Invitation {
                 keys.push(k);
             }
         }
-        for key in &keys {
+        keys.retain(|k| match k {
+            InvitationKey::SessionId => self.session_id.is_some(),
+            InvitationKey::IceData => self.ice_data.is_some(),
+            InvitationKey::InviteesList => self.invitees.is_some(),
+            InvitationKey::SecurityEnabled => self.security_enabled.is_some(),
+            InvitationKey::OrderIsFinal => self.order_is_final.is_some(),
+            InvitationKey::Other(name) => self.other.iter().any(|(n, _)| n == name),
+        });
+        keys
+    }
+
+    /// The invitation as a plist dictionary, keys in their original order.
+    pub fn to_plist(&self) -> Result<Value> {
+        let mut dict = Dictionary::new();
+        for key in &self.written_keys() {
             let value = match key {
                 InvitationKey::SessionId => self.session_id.map(|v| Value::Integer(v.into())),
                 InvitationKey::IceData => match &self.ice_data {
@@ -278,10 +419,10 @@ impl Invitation {
         Ok(Value::Dictionary(dict))
     }
 
-    /// The keys in the order they will be written.
+    /// The keys that hold a value, in the order they will be written.
     #[must_use]
-    pub fn keys(&self) -> &[InvitationKey] {
-        &self.order
+    pub fn keys(&self) -> Vec<InvitationKey> {
+        self.written_keys()
     }
 
     /// The keys this model does not know, with their values, in order.
@@ -363,9 +504,9 @@ impl Participant {
         }
     }
 
-    /// The participant as a plist dictionary, keys in their original order.
+    /// The keys that hold a value, in the order they are written.
     #[must_use]
-    pub fn to_plist(&self) -> Value {
+    pub fn keys(&self) -> Vec<&str> {
         let mut keys: Vec<&str> = self.order.iter().map(String::as_str).collect();
         for k in PARTICIPANT_KEYS {
             if !keys.contains(&k) {
@@ -377,8 +518,58 @@ impl Participant {
                 keys.push(k);
             }
         }
+        keys.retain(|k| self.has(k));
+        keys
+    }
+
+    fn has(&self, key: &str) -> bool {
+        match key {
+            "presentityID" => self.presentity_id.is_some(),
+            "presentityName" => self.presentity_name.is_some(),
+            "vcPartyID" => self.vc_party_id.is_some(),
+            "invitedBy" => self.invited_by.is_some(),
+            "state" => self.state.is_some(),
+            "reason" => self.reason.is_some(),
+            "error" => self.error.is_some(),
+            "ardRole" => self.ard_role.is_some(),
+            "sendingAudio" => self.sending_audio.is_some(),
+            "sendingVideo" => self.sending_video.is_some(),
+            "usingICE" => self.using_ice.is_some(),
+            other => self.other.iter().any(|(n, _)| n == other),
+        }
+    }
+
+    /// Whether the participant would write exactly the dictionary `v` (without building it).
+    fn matches(&self, v: &Value) -> bool {
+        let Some(dict) = v.as_dictionary() else {
+            return false;
+        };
+        let keys = self.keys();
+        keys.len() == dict.len()
+            && keys.iter().zip(dict.iter()).all(|(key, (k, val))| {
+                *key == k.as_str()
+                    && match *key {
+                        "presentityID" => str_eq(&self.presentity_id, val),
+                        "presentityName" => str_eq(&self.presentity_name, val),
+                        "vcPartyID" => str_eq(&self.vc_party_id, val),
+                        "invitedBy" => str_eq(&self.invited_by, val),
+                        "state" => int_eq(self.state, val),
+                        "reason" => int_eq(self.reason, val),
+                        "error" => int_eq(self.error, val),
+                        "ardRole" => int_eq(self.ard_role, val),
+                        "sendingAudio" => bool_eq(self.sending_audio, val),
+                        "sendingVideo" => bool_eq(self.sending_video, val),
+                        "usingICE" => bool_eq(self.using_ice, val),
+                        other => self.other.iter().any(|(n, o)| n == other && o == val),
+                    }
+            })
+    }
+
+    /// The participant as a plist dictionary, keys in their original order.
+    #[must_use]
+    pub fn to_plist(&self) -> Value {
         let mut dict = Dictionary::new();
-        for k in keys {
+        for k in self.keys() {
             if let Some(v) = self.known(k) {
                 dict.insert(k.to_owned(), v);
             }
@@ -401,5 +592,23 @@ impl Participant {
             self.order.push(key.clone());
             self.other.push((key, value));
         }
+    }
+}
+
+impl PartialEq for Participant {
+    fn eq(&self, other: &Self) -> bool {
+        self.keys() == other.keys() && self.keys().iter().all(|k| self.known(k) == other.known(k))
+    }
+}
+
+impl PartialEq for Invitation {
+    fn eq(&self, other: &Self) -> bool {
+        self.session_id == other.session_id
+            && self.ice_data == other.ice_data
+            && self.invitees == other.invitees
+            && self.security_enabled == other.security_enabled
+            && self.order_is_final == other.order_is_final
+            && self.other == other.other
+            && self.written_keys() == other.written_keys()
     }
 }
