@@ -127,6 +127,18 @@ pub enum Error {
         /// Offset of the child element.
         offset: u64,
     },
+    /// The hex payload of a child element is not valid; `source` says why, with the offset in
+    /// the element's text or in the decoded bytes.
+    #[error("<{child}> at offset {offset}: {source}")]
+    InvalidPayload {
+        /// The child element (or `invitation hex`).
+        child: &'static str,
+        /// Offset of the element.
+        offset: u64,
+        /// What was wrong with the payload.
+        #[source]
+        source: Box<Error>,
+    },
     /// No element of the stanza carries a hex-encoded binary plist.
     #[error("no element carries a hex-encoded binary plist")]
     NoInvitation,
@@ -146,7 +158,8 @@ impl Error {
             Error::Xml(e) => Some(e.offset()),
             Error::NotAVcQuery { offset, .. }
             | Error::MissingChild { offset, .. }
-            | Error::InvalidChild { offset, .. } => Some(*offset),
+            | Error::InvalidChild { offset, .. }
+            | Error::InvalidPayload { offset, .. } => Some(*offset),
             _ => None,
         }
     }

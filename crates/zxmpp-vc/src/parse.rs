@@ -149,6 +149,14 @@ impl<'a> Children<'a> {
 }
 
 fn number<T: std::str::FromStr>(el: Option<Element<'_>>, child: &'static str) -> Result<Option<T>> {
+    value(el, child, "a number")
+}
+
+fn value<T: std::str::FromStr>(
+    el: Option<Element<'_>>,
+    child: &'static str,
+    expected: &'static str,
+) -> Result<Option<T>> {
     match el {
         None => Ok(None),
         Some(el) => {
@@ -159,7 +167,7 @@ fn number<T: std::str::FromStr>(el: Option<Element<'_>>, child: &'static str) ->
                 .map_err(|_| Error::InvalidChild {
                     child,
                     text: text.into_owned(),
-                    expected: "a number",
+                    expected,
                     offset: el.offset(),
                 })
         }
@@ -169,11 +177,10 @@ fn number<T: std::str::FromStr>(el: Option<Element<'_>>, child: &'static str) ->
 fn addresses(el: Option<Element<'_>>, child: &'static str) -> Result<IpPortData> {
     match el {
         None => Ok(IpPortData::default()),
-        Some(el) => IpPortData::from_hex(&el.text()).map_err(|e| Error::InvalidChild {
+        Some(el) => IpPortData::from_hex(&el.text()).map_err(|e| Error::InvalidPayload {
             child,
-            text: e.to_string(),
-            expected: "hex of 40-byte address records",
             offset: el.offset(),
+            source: Box::new(e),
         }),
     }
 }
@@ -196,7 +203,8 @@ impl VcQuery {
                 let audio_only =
                     number::<u8>(c.take("isAudioOnly"), "isAudioOnly")?.map(|v| v != 0);
                 let ext_sip_port = number::<u16>(c.take("extSIPPort"), "extSIPPort")?;
-                let ext_ip_addr = number::<IpAddr>(c.take("extIPAddr"), "extIPAddr")?;
+                let ext_ip_addr =
+                    value::<IpAddr>(c.take("extIPAddr"), "extIPAddr", "an IP address")?;
                 VcQuery::Request(Request {
                     caller_addresses: caller,
                     audio_only,
@@ -265,11 +273,10 @@ pub fn find_invitation_hex(xml: &[u8]) -> Result<(Vec<u8>, u64)> {
                 .get(..BPLIST_HEX.len())
                 .is_some_and(|p| p.eq_ignore_ascii_case(BPLIST_HEX))
         {
-            let bytes = crate::hex::decode(text.as_bytes()).map_err(|e| Error::InvalidChild {
-                child: "(invitation)",
-                text: e.to_string(),
-                expected: "hex text",
+            let bytes = crate::hex::decode(text.as_bytes()).map_err(|e| Error::InvalidPayload {
+                child: "invitation hex",
                 offset: el.offset(),
+                source: Box::new(e),
             })?;
             return Ok((bytes, el.offset()));
         }

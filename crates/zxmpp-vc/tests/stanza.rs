@@ -168,8 +168,21 @@ fn errors_carry_offsets() {
     .unwrap_err();
     assert!(matches!(
         err,
-        zxmpp_vc::Error::InvalidChild {
+        zxmpp_vc::Error::InvalidPayload {
             child: "connectData",
+            ..
+        }
+    ));
+    // An address that is not one.
+    let err = VcQuery::parse(
+        b"<query xmlns='apple:iq:vc:request'><extIPAddr>localhost</extIPAddr></query>",
+    )
+    .unwrap_err();
+    assert!(matches!(
+        err,
+        zxmpp_vc::Error::InvalidChild {
+            child: "extIPAddr",
+            expected: "an IP address",
             ..
         }
     ));
