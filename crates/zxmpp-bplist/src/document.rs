@@ -26,7 +26,7 @@ pub(crate) enum Chunk {
 /// reference sizes, the top object, the six unused trailer bytes (the last of which Apple calls
 /// the sort version), and any bytes between the offset table and the trailer. What is refused
 /// with [`Error::UnsupportedLayout`]: two table entries pointing at the same bytes, and objects
-/// that overlap. Objects this crate does not read (sets `0xCn`, fill `0x0F`, the `0x7n`, `0x9n`,
+/// that overlap. Objects this crate does not read (fill `0x0F`, the `0x7n`, `0x9n`,
 /// `0xBn`, `0xEn`, `0xFn` markers, UIDs wider than 8 bytes) are refused with
 /// [`Error::UnknownMarker`].
 #[derive(Debug, Clone, PartialEq)]
@@ -277,7 +277,7 @@ impl Document {
                         }
                         next += 1;
                     }
-                    Object::Array { .. } | Object::Dict { .. } => {
+                    Object::Array { .. } | Object::Set { .. } | Object::Dict { .. } => {
                         if r != next {
                             return false;
                         }
@@ -339,7 +339,10 @@ impl Document {
                 stack.pop();
                 state[node] = DONE;
                 let object = &self.objects[node];
-                if matches!(object, Object::Array { .. } | Object::Dict { .. }) {
+                if matches!(
+                    object,
+                    Object::Array { .. } | Object::Set { .. } | Object::Dict { .. }
+                ) {
                     let deepest = object
                         .references()
                         .map(|c| height[c as usize])
@@ -362,7 +365,7 @@ impl Document {
     /// The `k`th reference of object `node`, as an index.
     fn child(&self, node: usize, k: usize) -> Option<usize> {
         let r = match &self.objects[node] {
-            Object::Array { refs, .. } => refs.get(k)?,
+            Object::Array { refs, .. } | Object::Set { refs, .. } => refs.get(k)?,
             Object::Dict { keys, values, .. } => {
                 keys.get(k).or_else(|| values.get(k - keys.len()))?
             }
@@ -406,6 +409,8 @@ fn object_is_cf(object: &Object) -> bool {
             usize::from(*width) == IntWidth::minimal_unsigned(*value).bytes()
         }
         Object::Array { refs, length } => length_ok(refs.len(), length),
+        // CoreFoundation's writer does not write sets
+        Object::Set { .. } => false,
         Object::Dict { keys, length, .. } => length_ok(keys.len(), length),
     }
 }

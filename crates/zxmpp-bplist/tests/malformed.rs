@@ -284,9 +284,7 @@ fn bad_trailer_sizes() {
 
 #[test]
 fn unknown_markers_and_bad_strings() {
-    for marker in [
-        0x0fu8, 0x70, 0x90, 0xb0, 0xc0, 0xe0, 0xf0, 0x15, 0x21, 0x34, 0x88,
-    ] {
+    for marker in [0x0fu8, 0x70, 0x90, 0xb0, 0xe0, 0xf0, 0x15, 0x21, 0x34, 0x88] {
         let bytes = packed(&[&[marker, 0, 0, 0, 0, 0, 0, 0, 0, 0]], 1, 1, 0);
         assert_eq!(
             Document::parse(&bytes).unwrap_err(),
@@ -377,6 +375,25 @@ fn values_a_plist_value_cannot_hold() {
             problem: ValueProblem::DuplicateKey,
             ..
         }
+    ));
+    let set = packed(
+        &[&[0xc2, 0x01, 0x02], &[0x51, b'a'], &[0x51, b'b']],
+        1,
+        1,
+        0,
+    );
+    let doc = Document::parse(&set).unwrap();
+    assert_eq!(doc.to_vec(), set);
+    assert!(matches!(
+        doc.to_value().unwrap_err(),
+        Error::Unrepresentable {
+            problem: ValueProblem::Set,
+            ..
+        }
+    ));
+    assert!(matches!(
+        Document::parse(&packed(&[&[0xc1, 0x00]], 1, 1, 0)).unwrap_err(),
+        Error::Cycle { .. }
     ));
     let lone_surrogate = packed(&[&[0x61, 0xd8, 0x00]], 1, 1, 0);
     let doc = Document::parse(&lone_surrogate).unwrap();
