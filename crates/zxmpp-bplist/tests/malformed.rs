@@ -509,3 +509,35 @@ fn shared_data_cannot_expand_into_a_huge_value() {
     ));
     assert!(doc.to_value().is_ok()); // 20 MB is within the default 256 MiB
 }
+
+#[test]
+fn pointer_uniqued_duplicates_are_still_a_corefoundation_layout() {
+    // CF-550 uniques by pointer: two distinct CFStrings "x" are both written. The file is a
+    // layout CoreFoundation writes, though value-uniquing would have written one "x".
+    let bytes = packed(
+        &[
+            &[0xd2, 0x01, 0x02, 0x03, 0x04],
+            &[0x51, b'a'],
+            &[0x51, b'b'],
+            &[0x51, b'x'],
+            &[0x51, b'x'],
+        ],
+        1,
+        1,
+        0,
+    );
+    let doc = Document::parse(&bytes).unwrap();
+    assert!(doc.is_cf_layout());
+    assert_eq!(doc.to_vec(), bytes);
+    assert_ne!(
+        zxmpp_bplist::to_vec_apple(&doc.to_value().unwrap()).unwrap(),
+        bytes
+    );
+    // a reference to a later object, or a repeated boolean without its orphan, is not
+    let forward = packed(&[&[0xa1, 0x02], &[0x09], &[0x09]], 1, 1, 0);
+    assert!(!Document::parse(&forward).unwrap().is_cf_layout());
+    let uniqued_bool = packed(&[&[0xa2, 0x01, 0x01], &[0x09]], 1, 1, 0);
+    assert!(!Document::parse(&uniqued_bool).unwrap().is_cf_layout());
+    let orphan_bool = packed(&[&[0xa2, 0x01, 0x01], &[0x09], &[0x09]], 1, 1, 0);
+    assert!(Document::parse(&orphan_bool).unwrap().is_cf_layout());
+}
