@@ -76,7 +76,10 @@ fn vcicedata_seed_decodes_to_research_structure_and_reencodes() {
     let version = dict.get("version").unwrap().as_object().unwrap();
     assert_eq!(number(version), ("i", &Value::Int(2)));
 
-    let ice = dict.get("SIP-ICE").unwrap().as_object().unwrap();
+    let ice = archive
+        .lookup(dict, "SIP-ICE")
+        .and_then(|v| archive.resolve(v))
+        .unwrap();
     assert_eq!(names(&ice.class), [("NSData", 0), ("NSObject", 0)]);
     let blob = ice.as_data().unwrap();
     // The SIP-ICE payload is ice.bin[0xe1..0x209] per the research notes.
