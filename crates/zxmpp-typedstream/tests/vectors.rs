@@ -407,3 +407,63 @@ fn shared_objects_are_references() {
     // Written as ref to object-table entry #3 (array #0, NSArray #1, NSObject #2, string #3).
     assert!(bytes.ends_with(b"\x92\x95\x86"), "{bytes:02x?}");
 }
+
+/// The integer rule from the research notes (§2, "Writer canonical choices"): one byte for
+/// −110..=127, else 0x81+int16, else 0x82+int32, else 0x87+int64; little-endian here.
+#[test]
+fn integer_widths_follow_apple_rule() {
+    let cases: &[(i64, &[u8])] = &[
+        (0, b"\x00"),
+        (127, b"\x7f"),
+        (-110, b"\x92"),
+        (-111, b"\x81\x91\xff"),
+        (128, b"\x81\x80\x00"),
+        (-32768, b"\x81\x00\x80"),
+        (32768, b"\x82\x00\x80\x00\x00"),
+        (i64::from(i32::MIN), b"\x82\x00\x00\x00\x80"),
+        (1 << 31, b"\x87\x00\x00\x00\x80\x00\x00\x00\x00"),
+    ];
+    for &(v, wire) in cases {
+        let a = Archive {
+            byte_order: ByteOrder::Little,
+            system_version: 1000,
+            groups: vec![zxmpp_typedstream::Group::new("q", vec![Value::Int(v)])],
+        };
+        let bytes = encode(&a).unwrap();
+        assert_eq!(
+            &bytes[16..],
+            [b"\x84\x01q".as_slice(), wire].concat(),
+            "{v}"
+        );
+        assert_eq!(decode(&bytes).unwrap(), a);
+    }
+}
+
+#[test]
+fn display_shows_references_and_generic_groups() {
+    let thing = Object::new(
+        Class::new([("ZXThing", 2), ("NSObject", 0)]),
+        Content::Groups(vec![
+            zxmpp_typedstream::Group::new(
+                "i@",
+                vec![Value::Int(7), Value::Ref(zxmpp_typedstream::ObjectId(0))],
+            ),
+            zxmpp_typedstream::Group::new(
+                "{p=ff}",
+                vec![Value::Struct(vec![Value::Float(1.5), Value::Float(-2.0)])],
+            ),
+        ]),
+    );
+    let a = Archive::with_root(Value::object(thing));
+    let text = decode(&encode(&a).unwrap()).unwrap().to_string();
+    let expected = "typedstream v4, little-endian (streamtyped), system version 1000, 1 group
+\"@\": #0 ZXThing v2 : NSObject v0, 2 groups
+  group \"i@\":
+    7
+    -> #0
+  \"{p=ff}\": struct, 2 items
+    1.5
+    -2.0
+";
+    assert_eq!(text, expected);
+}
