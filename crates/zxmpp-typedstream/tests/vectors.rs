@@ -467,3 +467,21 @@ fn display_shows_references_and_generic_groups() {
 ";
     assert_eq!(text, expected);
 }
+
+#[test]
+fn nesting_up_to_the_default_depth_limit_fits_a_test_thread_stack() {
+    // Test threads have 2 MiB of stack; the reader, writer and display recurse per level.
+    let depth = zxmpp_typedstream::Limits::default().max_depth;
+    let mut v = Value::object(Object::ns_string("leaf"));
+    for _ in 0..depth - 1 {
+        v = Value::object(Object::ns_array(vec![v]));
+    }
+    let bytes = encode(&Archive::with_root(v.clone())).unwrap();
+    let a = decode(&bytes).unwrap();
+    assert_eq!(a.root(), Some(&v));
+    assert!(a.to_string().contains("\"leaf\""));
+    // One level more is refused.
+    let deeper = Value::object(Object::ns_array(vec![v]));
+    let bytes = encode(&Archive::with_root(deeper)).unwrap();
+    assert!(matches!(decode(&bytes), Err(Error::TooDeep { .. })));
+}
