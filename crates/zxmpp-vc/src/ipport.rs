@@ -50,7 +50,7 @@ impl IpPortData {
             return Err(Error::TooMany {
                 what: "address records",
                 limit: max_records,
-                offset: max_records * RECORD_LEN,
+                offset: max_records.saturating_mul(RECORD_LEN),
             });
         }
         let mut records = Vec::with_capacity(count);

@@ -52,7 +52,9 @@ impl SipIceConfig {
     /// The size of one group with this layout.
     #[must_use]
     pub fn group_len(&self) -> usize {
-        GROUP_HEADER_LEN + RECORD_LEN * self.records_per_group + GROUP_TRAILER_LEN
+        RECORD_LEN
+            .saturating_mul(self.records_per_group)
+            .saturating_add(GROUP_HEADER_LEN + GROUP_TRAILER_LEN)
     }
 }
 
@@ -252,11 +254,12 @@ impl SipIce {
                     offset,
                 });
             }
-            let Some(g) = bytes.get(offset..offset + group_len) else {
+            let end = offset.saturating_add(group_len);
+            let Some(g) = bytes.get(offset..end) else {
                 return Err(Error::Truncated {
                     what: "SIP-ICE group",
                     offset,
-                    needed: offset + group_len - bytes.len(),
+                    needed: end - bytes.len(),
                 });
             };
             groups.push(read_group(g, offset, config.records_per_group)?);

@@ -161,3 +161,17 @@ fn limits_are_enforced() {
 fn empty_blob_is_no_groups() {
     assert_eq!(SipIce::decode(&[]).unwrap().groups().len(), 0);
 }
+
+#[test]
+fn absurd_layouts_are_refused_not_panicked() {
+    let mut config = SipIceConfig::default();
+    config.records_per_group = usize::MAX;
+    assert!(matches!(
+        SipIce::decode_with(SAMPLE, &config),
+        Err(zxmpp_vc::Error::Truncated { offset: 0, .. })
+    ));
+    config.records_per_group = 0;
+    // 28-byte groups: 296 is not a multiple of 28.
+    assert!(SipIce::decode_with(SAMPLE, &config).is_err());
+    assert!(zxmpp_vc::IpPortData::decode_with_limit(&[0; 80], 0).is_err());
+}
