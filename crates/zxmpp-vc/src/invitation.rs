@@ -79,11 +79,13 @@ pub struct Invitation {
     origin: Option<Box<Origin>>,
 }
 
-/// The binary plist an invitation was decoded from, and its value.
+/// The binary plist an invitation was decoded from, and what it said: the invitation as
+/// decoded (without VCICEData) and the VCICEData bytes.
 #[derive(Debug, Clone)]
 struct Origin {
     bytes: Vec<u8>,
-    value: Value,
+    decoded: Invitation,
+    ice_bytes: Option<Vec<u8>>,
 }
 
 /// A participant's dictionary in `VCInviteesList`.
@@ -177,16 +179,41 @@ pub(crate) fn type_name(v: &Value) -> &'static str {
     }
 }
 
-fn int_eq(field: Option<i64>, v: &Value) -> bool {
-    matches!(v, Value::Integer(i) if field.is_some() && i.as_signed() == field)
+fn object(doc: &zxmpp_bplist::Document, index: u64) -> Option<&zxmpp_bplist::Object> {
+    doc.objects().get(usize::try_from(index).ok()?)
 }
 
-fn bool_eq(field: Option<bool>, v: &Value) -> bool {
-    matches!(v, Value::Boolean(b) if field == Some(*b))
+fn dict_of(doc: &zxmpp_bplist::Document, index: u64) -> Option<(&[u64], &[u64])> {
+    match object(doc, index)? {
+        zxmpp_bplist::Object::Dict { keys, values, .. } if keys.len() == values.len() => {
+            Some((keys, values))
+        }
+        _ => None,
+    }
 }
 
-fn str_eq(field: &Option<String>, v: &Value) -> bool {
-    matches!(v, Value::String(s) if field.as_deref() == Some(s.as_str()))
+fn str_of(o: &zxmpp_bplist::Object) -> Option<std::borrow::Cow<'_, str>> {
+    match o {
+        zxmpp_bplist::Object::Ascii { text, .. } => Some(std::borrow::Cow::Borrowed(text)),
+        zxmpp_bplist::Object::Utf16 { units, .. } => {
+            String::from_utf16(units).ok().map(std::borrow::Cow::Owned)
+        }
+        _ => None,
+    }
+}
+
+fn int_of(o: &zxmpp_bplist::Object) -> Option<i64> {
+    match o {
+        zxmpp_bplist::Object::Int { value, .. } => i64::try_from(*value).ok(),
+        _ => None,
+    }
+}
+
+fn bool_of(o: &zxmpp_bplist::Object) -> Option<bool> {
+    match o {
+        zxmpp_bplist::Object::Bool(b) => Some(*b),
+        _ => None,
+    }
 }
 
 fn wrong(key: impl Into<String>, expected: &'static str, v: &Value) -> Error {
@@ -232,13 +259,72 @@ impl Invitation {
     /// Decodes an invitation from its binary plist with the given limits.
     pub fn decode_with(bplist: &[u8], config: &InvitationConfig) -> Result<Self> {
         let doc = zxmpp_bplist::Document::parse_with(bplist, &config.bplist)?;
-        let value = doc.to_value()?;
-        let mut inv = Self::from_plist_with(&value, config)?;
+        let mut inv = match Self::from_document(&doc, config) {
+            Some(result) => result?,
+            None => Self::from_plist_with(&doc.to_value()?, config)?,
+        };
+        let ice = inv.ice_data.take();
+        let decoded = inv.clone();
+        inv.ice_data = ice;
+        let ice_bytes = inv
+            .ice_data
+            .as_ref()
+            .and_then(|d| d.original_bytes().map(<[u8]>::to_vec));
         inv.origin = Some(Box::new(Origin {
             bytes: bplist.to_vec(),
-            value,
+            decoded,
+            ice_bytes,
         }));
         Ok(inv)
+    }
+
+    /// Reads the shape iChat writes straight from the object table, without building a
+    /// `plist::Value`. `None` when anything is outside that shape (an unknown key, an unexpected
+    /// type, a reference cycle): the caller then takes the general path, which also reports
+    /// errors properly.
+    fn from_document(
+        doc: &zxmpp_bplist::Document,
+        config: &InvitationConfig,
+    ) -> Option<Result<Self>> {
+        let (keys, values) = dict_of(doc, doc.top_object())?;
+        let mut inv = Invitation::default();
+        for (k, v) in keys.iter().zip(values) {
+            let key = InvitationKey::parse(&str_of(object(doc, *k)?)?);
+            let value = object(doc, *v)?;
+            match &key {
+                InvitationKey::SessionId => inv.session_id = Some(int_of(value)?),
+                InvitationKey::IceData => {
+                    let zxmpp_bplist::Object::Data { bytes, .. } = value else {
+                        return None;
+                    };
+                    match IceData::decode_with(bytes, &config.typedstream, &config.sip_ice) {
+                        Ok(d) => inv.ice_data = Some(d),
+                        Err(e) => return Some(Err(e)),
+                    }
+                }
+                InvitationKey::InviteesList => {
+                    let zxmpp_bplist::Object::Array { refs, .. } = value else {
+                        return None;
+                    };
+                    if refs.len() > config.max_invitees {
+                        return None;
+                    }
+                    let mut people = Vec::with_capacity(refs.len());
+                    for r in refs {
+                        people.push(Participant::from_document(doc, *r)?);
+                    }
+                    inv.invitees = Some(people);
+                }
+                InvitationKey::SecurityEnabled => inv.security_enabled = Some(bool_of(value)?),
+                InvitationKey::OrderIsFinal => inv.order_is_final = Some(bool_of(value)?),
+                InvitationKey::Other(_) => return None,
+            }
+            if inv.order.contains(&key) {
+                return None;
+            }
+            inv.order.push(key);
+        }
+        Some(Ok(inv))
     }
 
     /// Decodes an invitation from the hex text iChat sends (whitespace and a leading line feed
@@ -261,7 +347,7 @@ impl Invitation {
     /// wrote gives the same bytes again.
     pub fn encode(&self) -> Result<Vec<u8>> {
         if let Some(origin) = &self.origin
-            && self.matches(&origin.value)
+            && self.is_unchanged(origin)
         {
             return Ok(origin.bytes.clone());
         }
@@ -274,42 +360,28 @@ impl Invitation {
         Ok(zxmpp_bplist::to_vec_apple(&self.to_plist()?)?)
     }
 
-    /// Whether the invitation would write exactly the dictionary `v` (without building it).
-    fn matches(&self, v: &Value) -> bool {
-        let Some(dict) = v.as_dictionary() else {
-            return false;
-        };
-        let keys = self.written_keys();
-        if keys.len() != dict.len() {
-            return false;
-        }
-        keys.iter().zip(dict.iter()).all(|(key, (k, val))| {
-            key.as_str() == k
-                && match key {
-                    InvitationKey::SessionId => int_eq(self.session_id, val),
-                    InvitationKey::IceData => match (&self.ice_data, val.as_data()) {
-                        (Some(ice), Some(d)) => ice.original_bytes() == Some(d),
-                        _ => false,
-                    },
-                    InvitationKey::InviteesList => match (&self.invitees, val.as_array()) {
-                        (Some(people), Some(list)) => {
-                            people.len() == list.len()
-                                && people.iter().zip(list).all(|(p, v)| p.matches(v))
-                        }
-                        _ => false,
-                    },
-                    InvitationKey::SecurityEnabled => bool_eq(self.security_enabled, val),
-                    InvitationKey::OrderIsFinal => bool_eq(self.order_is_final, val),
-                    InvitationKey::Other(name) => {
-                        self.other.iter().any(|(n, o)| n == name && o == val)
-                    }
-                }
-        })
-    }
-
     /// Encodes the invitation as lowercase hex text of [`Invitation::encode`].
     pub fn to_hex(&self) -> Result<String> {
         Ok(crate::hex::encode(&self.encode()?))
+    }
+
+    /// Whether the invitation still says exactly what was decoded (VCICEData included).
+    fn is_unchanged(&self, origin: &Origin) -> bool {
+        let ice_same = match (&self.ice_data, &origin.ice_bytes) {
+            (None, None) => true,
+            (Some(ice), Some(bytes)) => ice.original_bytes() == Some(bytes.as_slice()),
+            _ => false,
+        };
+        ice_same && self.eq_without_ice(&origin.decoded)
+    }
+
+    fn eq_without_ice(&self, other: &Self) -> bool {
+        self.session_id == other.session_id
+            && self.invitees == other.invitees
+            && self.security_enabled == other.security_enabled
+            && self.order_is_final == other.order_is_final
+            && self.other == other.other
+            && self.written_keys() == other.written_keys()
     }
 
     /// Reads an invitation from its plist value (a dictionary), with default limits.
@@ -539,30 +611,33 @@ impl Participant {
         }
     }
 
-    /// Whether the participant would write exactly the dictionary `v` (without building it).
-    fn matches(&self, v: &Value) -> bool {
-        let Some(dict) = v.as_dictionary() else {
-            return false;
-        };
-        let keys = self.keys();
-        keys.len() == dict.len()
-            && keys.iter().zip(dict.iter()).all(|(key, (k, val))| {
-                *key == k.as_str()
-                    && match *key {
-                        "presentityID" => str_eq(&self.presentity_id, val),
-                        "presentityName" => str_eq(&self.presentity_name, val),
-                        "vcPartyID" => str_eq(&self.vc_party_id, val),
-                        "invitedBy" => str_eq(&self.invited_by, val),
-                        "state" => int_eq(self.state, val),
-                        "reason" => int_eq(self.reason, val),
-                        "error" => int_eq(self.error, val),
-                        "ardRole" => int_eq(self.ard_role, val),
-                        "sendingAudio" => bool_eq(self.sending_audio, val),
-                        "sendingVideo" => bool_eq(self.sending_video, val),
-                        "usingICE" => bool_eq(self.using_ice, val),
-                        other => self.other.iter().any(|(n, o)| n == other && o == val),
-                    }
-            })
+    fn from_document(doc: &zxmpp_bplist::Document, index: u64) -> Option<Self> {
+        let (keys, values) = dict_of(doc, index)?;
+        let mut p = Participant::default();
+        for (k, v) in keys.iter().zip(values) {
+            let key = str_of(object(doc, *k)?)?.into_owned();
+            let v = object(doc, *v)?;
+            let s = || str_of(v).map(std::borrow::Cow::into_owned);
+            match key.as_str() {
+                "presentityID" => p.presentity_id = Some(s()?),
+                "presentityName" => p.presentity_name = Some(s()?),
+                "vcPartyID" => p.vc_party_id = Some(s()?),
+                "invitedBy" => p.invited_by = Some(s()?),
+                "state" => p.state = Some(int_of(v)?),
+                "reason" => p.reason = Some(int_of(v)?),
+                "error" => p.error = Some(int_of(v)?),
+                "ardRole" => p.ard_role = Some(int_of(v)?),
+                "sendingAudio" => p.sending_audio = Some(bool_of(v)?),
+                "sendingVideo" => p.sending_video = Some(bool_of(v)?),
+                "usingICE" => p.using_ice = Some(bool_of(v)?),
+                _ => return None,
+            }
+            if p.order.contains(&key) {
+                return None;
+            }
+            p.order.push(key);
+        }
+        Some(p)
     }
 
     /// The participant as a plist dictionary, keys in their original order.
@@ -597,18 +672,24 @@ impl Participant {
 
 impl PartialEq for Participant {
     fn eq(&self, other: &Self) -> bool {
-        self.keys() == other.keys() && self.keys().iter().all(|k| self.known(k) == other.known(k))
+        self.keys() == other.keys()
+            && self.presentity_id == other.presentity_id
+            && self.presentity_name == other.presentity_name
+            && self.vc_party_id == other.vc_party_id
+            && self.invited_by == other.invited_by
+            && self.state == other.state
+            && self.reason == other.reason
+            && self.error == other.error
+            && self.ard_role == other.ard_role
+            && self.sending_audio == other.sending_audio
+            && self.sending_video == other.sending_video
+            && self.using_ice == other.using_ice
+            && self.other == other.other
     }
 }
 
 impl PartialEq for Invitation {
     fn eq(&self, other: &Self) -> bool {
-        self.session_id == other.session_id
-            && self.ice_data == other.ice_data
-            && self.invitees == other.invitees
-            && self.security_enabled == other.security_enabled
-            && self.order_is_final == other.order_is_final
-            && self.other == other.other
-            && self.written_keys() == other.written_keys()
+        self.ice_data == other.ice_data && self.eq_without_ice(other)
     }
 }

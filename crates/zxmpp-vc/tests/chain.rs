@@ -169,3 +169,43 @@ fn corrupt_layers_fail_with_offsets() {
     let blob_err = SipIce::decode(&SIP_ICE[..290]).unwrap_err();
     assert_eq!(blob_err.offset(), Some(148));
 }
+
+#[test]
+fn object_table_path_and_value_path_agree() {
+    // decode reads the usual shape straight from the object table; from_plist goes through a
+    // plist::Value (here from the independent `plist` crate).
+    let value = zxmpp_vc::plist::Value::from_reader(std::io::Cursor::new(BPLIST)).unwrap();
+    assert_eq!(
+        Invitation::decode(BPLIST).unwrap(),
+        Invitation::from_plist(&value).unwrap()
+    );
+}
+
+#[test]
+fn unknown_keys_take_the_general_path_and_round_trip() {
+    let mut value = zxmpp_vc::plist::Value::from_reader(std::io::Cursor::new(BPLIST)).unwrap();
+    let dict = value.as_dictionary_mut().unwrap();
+    dict.insert("VCFuture".into(), zxmpp_vc::plist::Value::Real(1.5));
+    let bytes = zxmpp_bplist::to_vec_apple(&value).unwrap();
+    let inv = Invitation::decode(&bytes).unwrap();
+    assert_eq!(inv.other().len(), 1);
+    assert_eq!(inv.encode().unwrap(), bytes);
+    assert_eq!(inv.encode_authored().unwrap(), bytes);
+    // A participant with an unknown key, too.
+    let mut value = zxmpp_vc::plist::Value::from_reader(std::io::Cursor::new(BPLIST)).unwrap();
+    let people = value
+        .as_dictionary_mut()
+        .unwrap()
+        .get_mut("VCInviteesList")
+        .unwrap()
+        .as_array_mut()
+        .unwrap();
+    people[0]
+        .as_dictionary_mut()
+        .unwrap()
+        .insert("mood".into(), zxmpp_vc::plist::Value::String("busy".into()));
+    let bytes = zxmpp_bplist::to_vec_apple(&value).unwrap();
+    let inv = Invitation::decode(&bytes).unwrap();
+    assert_eq!(inv.invitees.as_ref().unwrap()[0].other().len(), 1);
+    assert_eq!(inv.encode_authored().unwrap(), bytes);
+}
