@@ -372,16 +372,23 @@ impl Invitation {
             (Some(ice), Some(bytes)) => ice.original_bytes() == Some(bytes.as_slice()),
             _ => false,
         };
-        ice_same && self.eq_without_ice(&origin.decoded)
+        // The snapshot has no VCICEData, so its key list lacks that key: compare without it (its
+        // place in `order` cannot move while it is set).
+        let keys = |inv: &Invitation| {
+            let mut k = inv.written_keys();
+            k.retain(|k| *k != InvitationKey::IceData);
+            k
+        };
+        ice_same && self.eq_fields(&origin.decoded) && keys(self) == keys(&origin.decoded)
     }
 
-    fn eq_without_ice(&self, other: &Self) -> bool {
+    /// Equal values, apart from VCICEData and the key order.
+    fn eq_fields(&self, other: &Self) -> bool {
         self.session_id == other.session_id
             && self.invitees == other.invitees
             && self.security_enabled == other.security_enabled
             && self.order_is_final == other.order_is_final
             && self.other == other.other
-            && self.written_keys() == other.written_keys()
     }
 
     /// Reads an invitation from its plist value (a dictionary), with default limits.
@@ -690,6 +697,8 @@ impl PartialEq for Participant {
 
 impl PartialEq for Invitation {
     fn eq(&self, other: &Self) -> bool {
-        self.ice_data == other.ice_data && self.eq_without_ice(other)
+        self.ice_data == other.ice_data
+            && self.eq_fields(other)
+            && self.written_keys() == other.written_keys()
     }
 }

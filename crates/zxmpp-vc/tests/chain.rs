@@ -209,3 +209,21 @@ fn unknown_keys_take_the_general_path_and_round_trip() {
     assert_eq!(inv.invitees.as_ref().unwrap()[0].other().len(), 1);
     assert_eq!(inv.encode_authored().unwrap(), bytes);
 }
+
+#[test]
+fn other_writers_layouts_come_back_unchanged() {
+    // The `plist` crate lays the same dictionary out differently (1046 bytes, booleans
+    // uniqued): an unchanged invitation read from it is written back as read.
+    let value = zxmpp_vc::plist::Value::from_reader(std::io::Cursor::new(BPLIST)).unwrap();
+    let mut other = Vec::new();
+    value.to_writer_binary(&mut other).unwrap();
+    assert_ne!(other, BPLIST);
+    let inv = Invitation::decode(&other).unwrap();
+    assert_eq!(inv.encode().unwrap(), other);
+    // Laid out anew, it is Apple's layout.
+    assert_eq!(inv.encode_authored().unwrap(), BPLIST);
+    // Once changed, it is laid out anew.
+    let mut changed = inv.clone();
+    changed.order_is_final = Some(true);
+    assert_eq!(changed.encode().unwrap().len(), BPLIST.len());
+}
