@@ -71,9 +71,10 @@ impl<'a> Iterator for AttrScanner<'a> {
             if b == b':' {
                 plain &= colon.is_none() && k > 0;
                 colon = Some(k);
-            } else if b >= 0x80 || ASCII_NAME[usize::from(b)] == 0 {
-                plain = false;
-            } else if (k == 0 || colon == Some(k - 1)) && ASCII_NAME[usize::from(b)] != 2 {
+            } else if b >= 0x80
+                || ASCII_NAME[usize::from(b)] == 0
+                || ((k == 0 || colon == Some(k - 1)) && ASCII_NAME[usize::from(b)] != 2)
+            {
                 plain = false;
             }
         }
