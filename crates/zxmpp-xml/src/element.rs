@@ -307,21 +307,28 @@ impl<'a> Element<'a> {
                 .and_then(memchr_last_lt)
                 .map_or(self.content, |i| self.content + i)
         };
-        // quick-xml drops a BOM at the start of its input; here it is the character U+FEFF.
-        let content = self.src.get(self.content..inner_end).unwrap_or_default();
-        let (skip, lead) = if content.starts_with(b"\xEF\xBB\xBF") {
-            (3, Some(Cow::Borrowed("\u{FEFF}")))
+        // quick-xml drops a BOM at the start of its input, but here it is the character U+FEFF:
+        // then start the reader one byte early, on the start tag's `>`, and leave that byte out
+        // of the text.
+        let bom = self
+            .src
+            .get(self.content..inner_end)
+            .is_some_and(|c| c.starts_with(b"\xEF\xBB\xBF"));
+        let from = if bom {
+            self.content.saturating_sub(1)
         } else {
-            (0, None)
+            self.content
         };
         Nodes {
             src: self.src,
             base: self.base,
-            offset: self.content + skip,
-            reader: quick_xml::Reader::from_reader(content.get(skip..).unwrap_or_default()),
+            offset: from,
+            floor: self.content,
+            reader: quick_xml::Reader::from_reader(
+                self.src.get(from..inner_end).unwrap_or_default(),
+            ),
             scope: self.scope.clone(),
             pending: None,
-            lead,
         }
     }
 
@@ -432,8 +439,8 @@ pub struct Nodes<'a> {
     reader: quick_xml::Reader<&'a [u8]>,
     scope: Scope<'a>,
     pending: Option<Element<'a>>,
-    /// Text that starts the content and that the reader does not see (a leading U+FEFF).
-    lead: Option<Cow<'a, str>>,
+    /// Where the content starts: text before it (the start tag's `>`) is not part of it.
+    floor: usize,
 }
 
 impl fmt::Debug for Nodes<'_> {
@@ -475,7 +482,7 @@ impl<'a> Iterator for Nodes<'a> {
         if let Some(el) = self.pending.take() {
             return Some(Node::Element(el));
         }
-        let mut text: Option<Cow<'a, str>> = self.lead.take();
+        let mut text: Option<Cow<'a, str>> = None;
         loop {
             let before = self.pos();
             let event = self.reader.read_event().ok()?;
@@ -506,7 +513,8 @@ impl<'a> Iterator for Nodes<'a> {
                     }
                 }
                 XmlEvent::Text(_) | XmlEvent::GeneralRef(_) => {
-                    let raw = as_str(self.src.get(before..self.pos()).unwrap_or_default());
+                    let from = before.max(self.floor);
+                    let raw = as_str(self.src.get(from..self.pos()).unwrap_or_default());
                     let piece = unescape(raw, false);
                     text = Some(join(text, piece));
                 }

@@ -26,7 +26,7 @@ enum Tree {
 
 fn text() -> impl Strategy<Value = String> {
     // Letters, markup characters, quotes, non-ASCII (two-, three- and four-byte UTF-8), tabs and newlines.
-    proptest::string::string_regex("[a-z <>&'\"/=;é€😀\t\n]{0,12}").unwrap()
+    proptest::string::string_regex("[a-z <>&'\"/=;é€😀\t\n\u{FEFF}]{0,12}").unwrap()
 }
 
 fn tree() -> impl Strategy<Value = Tree> {

@@ -2,6 +2,7 @@
 
 mod common;
 
+use common::stream as stream_of;
 use common::{HEADER, Seen, stream};
 use zxmpp_xml::{Config, ErrorKind, Event, STREAMS_NS, Status, StreamReader, parse_document};
 
@@ -315,4 +316,28 @@ fn every_truncation_of_a_stream_is_partial_not_an_error() {
         assert_eq!(err, None, "truncated at {cut}");
         assert!(full.starts_with(&seen), "truncated at {cut}");
     }
+}
+
+/// U+FEFF is an ordinary character inside a stanza, wherever it stands (quick-xml would take one
+/// at the start of its input for a byte order mark).
+#[test]
+fn zero_width_no_break_space_in_content_is_kept() {
+    for text in [
+        "\u{FEFF}",
+        "\u{FEFF}\u{FEFF}",
+        "\u{FEFF}D",
+        "a\u{FEFF}",
+        "\u{FEFF}<x/>\u{FEFF}",
+    ] {
+        let doc = format!("<v xmlns='x'>{text}</v>");
+        let root = parse_document(doc.as_bytes(), &Config::default()).unwrap();
+        let expected: String = text.replace("<x/>", "");
+        assert_eq!(root.text(), expected, "{text:?}");
+        let theirs: minidom::Element = doc.parse().unwrap();
+        assert_eq!(root.to_minidom(), theirs, "{text:?}");
+    }
+    let stream = format!("{HEADER}<message><body>{0}{0}</body></message>", "\u{FEFF}");
+    let (seen, err) = stream_of(stream.as_bytes());
+    assert_eq!(err, None);
+    assert_eq!(seen.len(), 2);
 }
