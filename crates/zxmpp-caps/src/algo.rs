@@ -227,7 +227,9 @@ enum Inner {
 
 impl fmt::Debug for Hasher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Hasher").field(&self.algorithm().name()).finish()
+        f.debug_tuple("Hasher")
+            .field(&self.algorithm().name())
+            .finish()
     }
 }
 
@@ -286,7 +288,6 @@ impl Hasher {
     }
 
     /// The digest of everything fed.
-    #[must_use]
     pub fn finalize(self) -> Digest {
         let algo = self.algorithm();
         let mut out = [0u8; 64];
@@ -302,7 +303,11 @@ impl Hasher {
             Inner::Blake2b256(h) => copy(&mut out, &h.finalize()),
             Inner::Blake2b512(h) => copy(&mut out, &h.finalize()),
         };
-        Digest { algo, bytes: out, len }
+        Digest {
+            algo,
+            bytes: out,
+            len,
+        }
     }
 }
 

@@ -20,7 +20,9 @@ use crate::{Error, IllFormed, xep0115, xep0390};
 pub const SNAPSHOT_VERSION: u32 = 1;
 
 /// Which specification a hash follows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Scheme {
     /// XEP-0115 verification string.
     Xep0115,
@@ -29,7 +31,9 @@ pub enum Scheme {
 }
 
 /// The key of a verified entry: scheme, algorithm and hash value (canonical Base64).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct VerKey {
     /// The scheme.
     pub scheme: Scheme,
@@ -250,7 +254,10 @@ impl CapsCache {
     /// [`Error::UnsupportedSnapshotVersion`] when the snapshot has another format version.
     pub fn restore(config: CacheConfig, snapshot: CacheSnapshot) -> Result<Self, Error> {
         if snapshot.version != SNAPSHOT_VERSION {
-            return Err(Error::UnsupportedSnapshotVersion { found: snapshot.version, supported: SNAPSHOT_VERSION });
+            return Err(Error::UnsupportedSnapshotVersion {
+                found: snapshot.version,
+                supported: SNAPSHOT_VERSION,
+            });
         }
         let mut cache = CapsCache::new(config);
         for (key, info) in snapshot.verified {
@@ -265,11 +272,23 @@ impl CapsCache {
     /// The persisted part: verified replies and legacy nodes.
     #[must_use]
     pub fn snapshot(&self) -> CacheSnapshot {
-        let mut verified: Vec<_> = self.verified.iter().map(|(k, e)| (k.clone(), e.info.clone())).collect();
+        let mut verified: Vec<_> = self
+            .verified
+            .iter()
+            .map(|(k, e)| (k.clone(), e.info.clone()))
+            .collect();
         verified.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut legacy: Vec<_> = self.legacy.iter().map(|(k, e)| (k.clone(), e.info.clone())).collect();
+        let mut legacy: Vec<_> = self
+            .legacy
+            .iter()
+            .map(|(k, e)| (k.clone(), e.info.clone()))
+            .collect();
         legacy.sort_by(|a, b| a.0.cmp(&b.0));
-        CacheSnapshot { version: SNAPSHOT_VERSION, verified, legacy }
+        CacheSnapshot {
+            version: SNAPSHOT_VERSION,
+            verified,
+            legacy,
+        }
     }
 
     /// Number of cached replies (verified plus legacy nodes).
@@ -307,12 +326,20 @@ impl CapsCache {
             Some(algo) if algo.is_known() => match decode_base64(&caps.ver) {
                 Some(bytes) if Some(bytes.len()) == algo.output_len() => Advert::Hashed {
                     node: caps.ver_node(),
-                    key: VerKey { scheme: Scheme::Xep0115, algo: algo.clone(), value: encode_base64(&bytes) },
+                    key: VerKey {
+                        scheme: Scheme::Xep0115,
+                        algo: algo.clone(),
+                        value: encode_base64(&bytes),
+                    },
                 },
                 // A ver that cannot be this algorithm's output can never verify: treat like an unknown hash.
-                _ => Advert::Unknown { node: caps.ver_node() },
+                _ => Advert::Unknown {
+                    node: caps.ver_node(),
+                },
             },
-            Some(_) => Advert::Unknown { node: caps.ver_node() },
+            Some(_) => Advert::Unknown {
+                node: caps.ver_node(),
+            },
         };
         self.set_advert(now, jid, advert);
     }
@@ -324,11 +351,15 @@ impl CapsCache {
             .iter()
             .filter(|h| h.algo.is_known() && Some(h.value.len()) == h.algo.output_len())
             .map(|h| {
-                let key = VerKey { scheme: Scheme::Xep0390, algo: h.algo.clone(), value: encode_base64(&h.value) };
+                let key = VerKey {
+                    scheme: Scheme::Xep0390,
+                    algo: h.algo.clone(),
+                    value: encode_base64(&h.value),
+                };
                 (h.algo.strength(), key)
             })
             .collect();
-        keys.sort_by(|a, b| b.0.cmp(&a.0));
+        keys.sort_by_key(|k| std::cmp::Reverse(k.0));
         let keys: Vec<VerKey> = keys.into_iter().map(|(_, k)| k).collect();
         if keys.is_empty() {
             self.forget(jid);
@@ -345,7 +376,13 @@ impl CapsCache {
 
     /// A disco#info result from `jid` for `node` (as sent in the [`CapsQuery`]). Returns `false` when no such
     /// query is outstanding (the reply is ignored).
-    pub fn handle_disco_info(&mut self, now: Instant, jid: &str, node: &str, info: &DiscoInfo<'_>) -> bool {
+    pub fn handle_disco_info(
+        &mut self,
+        now: Instant,
+        jid: &str,
+        node: &str,
+        info: &DiscoInfo<'_>,
+    ) -> bool {
         let Some(flight) = self.in_flight.remove(&(jid.to_owned(), node.to_owned())) else {
             return false;
         };
@@ -359,7 +396,10 @@ impl CapsCache {
                     Ok(digest) if digest.to_base64() == key.value => {
                         self.wants.remove(&Target::Ver(key.clone()));
                         self.insert_verified(key.clone(), info.clone().into_owned());
-                        self.events.push_back(CapsEvent::Verified { jid: jid.to_owned(), key });
+                        self.events.push_back(CapsEvent::Verified {
+                            jid: jid.to_owned(),
+                            key,
+                        });
                     }
                     Ok(digest) => {
                         self.back_off(now, &Target::Ver(key.clone()), jid);
@@ -371,19 +411,28 @@ impl CapsCache {
                     }
                     Err(Error::IllFormed(reason)) => {
                         self.back_off(now, &Target::Ver(key.clone()), jid);
-                        self.events.push_back(CapsEvent::IllFormed { jid: jid.to_owned(), key, reason });
+                        self.events.push_back(CapsEvent::IllFormed {
+                            jid: jid.to_owned(),
+                            key,
+                            reason,
+                        });
                     }
                     Err(_) => {
                         self.back_off(now, &Target::Ver(key.clone()), jid);
-                        self.events
-                            .push_back(CapsEvent::QueryFailed { jid: jid.to_owned(), node: node.to_owned() });
+                        self.events.push_back(CapsEvent::QueryFailed {
+                            jid: jid.to_owned(),
+                            node: node.to_owned(),
+                        });
                     }
                 }
             }
             Target::Legacy(legacy_node) => {
                 self.wants.remove(&Target::Legacy(legacy_node.clone()));
                 self.insert_legacy(legacy_node.clone(), info.clone().into_owned());
-                self.events.push_back(CapsEvent::LegacyCached { jid: jid.to_owned(), node: legacy_node });
+                self.events.push_back(CapsEvent::LegacyCached {
+                    jid: jid.to_owned(),
+                    node: legacy_node,
+                });
             }
             Target::JidOnly(who) => {
                 self.wants.remove(&Target::JidOnly(who.clone()));
@@ -403,15 +452,22 @@ impl CapsCache {
             return false;
         };
         self.back_off(now, &flight.target, jid);
-        self.events.push_back(CapsEvent::QueryFailed { jid: jid.to_owned(), node: node.to_owned() });
+        self.events.push_back(CapsEvent::QueryFailed {
+            jid: jid.to_owned(),
+            node: node.to_owned(),
+        });
         self.schedule(now);
         true
     }
 
     /// Time passed: expires queries past their deadline and sends the retries that are due.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let expired: Vec<(String, String)> =
-            self.in_flight.iter().filter(|(_, f)| f.deadline <= now).map(|(k, _)| k.clone()).collect();
+        let expired: Vec<(String, String)> = self
+            .in_flight
+            .iter()
+            .filter(|(_, f)| f.deadline <= now)
+            .map(|(k, _)| k.clone())
+            .collect();
         for (jid, node) in expired {
             if let Some(flight) = self.in_flight.remove(&(jid.clone(), node.clone())) {
                 self.back_off(now, &flight.target, &jid);
@@ -454,18 +510,30 @@ impl CapsCache {
                 infos: vec![&e.info],
                 complete: true,
             }),
-            Advert::Set { keys } => keys.iter().find_map(|k| self.verified.get(k)).map(|e| Capabilities {
-                trust: Trust::Verified,
-                infos: vec![&e.info],
-                complete: true,
-            }),
+            Advert::Set { keys } => {
+                keys.iter()
+                    .find_map(|k| self.verified.get(k))
+                    .map(|e| Capabilities {
+                        trust: Trust::Verified,
+                        infos: vec![&e.info],
+                        complete: true,
+                    })
+            }
             Advert::Legacy { nodes } => {
-                let infos: Vec<_> = nodes.iter().filter_map(|n| self.legacy.get(n)).map(|e| &e.info).collect();
+                let infos: Vec<_> = nodes
+                    .iter()
+                    .filter_map(|n| self.legacy.get(n))
+                    .map(|e| &e.info)
+                    .collect();
                 if infos.is_empty() {
                     return None;
                 }
                 let complete = infos.len() == nodes.len();
-                Some(Capabilities { trust: Trust::Legacy, infos, complete })
+                Some(Capabilities {
+                    trust: Trust::Legacy,
+                    infos,
+                    complete,
+                })
             }
             Advert::Unknown { .. } => self.jid_only.get(jid).map(|info| Capabilities {
                 trust: Trust::JidOnly,
@@ -488,10 +556,15 @@ impl CapsCache {
 
     fn set_advert(&mut self, now: Instant, jid: &str, advert: Advert) {
         let tick = self.next_tick();
-        if !self.adverts.contains_key(jid) && self.adverts.len() >= self.config.max_jids {
-            if let Some(oldest) = self.adverts.iter().min_by_key(|(_, (_, t))| *t).map(|(j, _)| j.clone()) {
-                self.forget(&oldest);
-            }
+        if !self.adverts.contains_key(jid)
+            && self.adverts.len() >= self.config.max_jids
+            && let Some(oldest) = self
+                .adverts
+                .iter()
+                .min_by_key(|(_, (_, t))| *t)
+                .map(|(j, _)| j.clone())
+        {
+            self.forget(&oldest);
         }
         // A new advertisement replaces what the entity said before, and its per-JID answer.
         self.jid_only.remove(jid);
@@ -505,11 +578,19 @@ impl CapsCache {
                 }
             }
             Advert::Set { keys } => {
-                if let Some(e) = keys.iter().find(|k| self.verified.contains_key(*k)).cloned().and_then(|k| self.verified.get_mut(&k)) {
+                if let Some(e) = keys
+                    .iter()
+                    .find(|k| self.verified.contains_key(*k))
+                    .cloned()
+                    .and_then(|k| self.verified.get_mut(&k))
+                {
                     e.used = tick;
                     vec![]
                 } else {
-                    keys.first().map(|k| Target::Ver(k.clone())).into_iter().collect()
+                    keys.first()
+                        .map(|k| Target::Ver(k.clone()))
+                        .into_iter()
+                        .collect()
                 }
             }
             Advert::Legacy { nodes } => nodes
@@ -527,7 +608,11 @@ impl CapsCache {
         };
         self.adverts.insert(jid.to_owned(), (advert, tick));
         for target in targets {
-            self.wants.entry(target).or_insert(Want { not_before: now, attempts: 0, asked: Vec::new() });
+            self.wants.entry(target).or_insert(Want {
+                not_before: now,
+                attempts: 0,
+                asked: Vec::new(),
+            });
         }
         self.schedule(now);
     }
@@ -576,13 +661,14 @@ impl CapsCache {
             self.wants.remove(&target);
         }
         for (target, jid, node) in send {
-            if let Some(want) = self.wants.get_mut(&target) {
-                if !want.asked.contains(&jid) {
-                    want.asked.push(jid.clone());
-                }
+            if let Some(want) = self.wants.get_mut(&target)
+                && !want.asked.contains(&jid)
+            {
+                want.asked.push(jid.clone());
             }
             let deadline = now + self.config.query_timeout;
-            self.in_flight.insert((jid.clone(), node.clone()), InFlight { target, deadline });
+            self.in_flight
+                .insert((jid.clone(), node.clone()), InFlight { target, deadline });
             self.queries.push_back(CapsQuery { jid, node });
         }
     }
@@ -591,7 +677,11 @@ impl CapsCache {
         if let Some(want) = self.wants.get_mut(target) {
             want.attempts = want.attempts.saturating_add(1);
             let factor = 1u32 << want.attempts.saturating_sub(1).min(16);
-            let wait = self.config.retry_base.saturating_mul(factor).min(self.config.retry_max);
+            let wait = self
+                .config
+                .retry_base
+                .saturating_mul(factor)
+                .min(self.config.retry_max);
             want.not_before = now + wait;
             if !want.asked.iter().any(|a| a == jid) {
                 want.asked.push(jid.to_owned());
@@ -601,8 +691,16 @@ impl CapsCache {
 
     fn evict_if_full(&mut self) {
         while self.len() >= self.config.max_entries.max(1) {
-            let v = self.verified.iter().min_by_key(|(_, e)| e.used).map(|(k, e)| (k.clone(), e.used));
-            let l = self.legacy.iter().min_by_key(|(_, e)| e.used).map(|(k, e)| (k.clone(), e.used));
+            let v = self
+                .verified
+                .iter()
+                .min_by_key(|(_, e)| e.used)
+                .map(|(k, e)| (k.clone(), e.used));
+            let l = self
+                .legacy
+                .iter()
+                .min_by_key(|(_, e)| e.used)
+                .map(|(k, e)| (k.clone(), e.used));
             match (v, l) {
                 (Some((k, vu)), Some((_, lu))) if vu <= lu => {
                     self.verified.remove(&k);

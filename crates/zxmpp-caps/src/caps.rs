@@ -30,18 +30,35 @@ impl<'a> Caps<'a> {
     ///
     /// # Errors
     /// [`Error::IllFormed`] if `info` is ill-formed under §5.4, [`Error::UnsupportedAlgorithm`].
-    pub fn for_info(node: impl Into<Cow<'a, str>>, info: &DiscoInfo<'_>, algo: Algorithm) -> Result<Self, Error> {
+    pub fn for_info(
+        node: impl Into<Cow<'a, str>>,
+        info: &DiscoInfo<'_>,
+        algo: Algorithm,
+    ) -> Result<Self, Error> {
         let ver = xep0115::ver(info, &algo)?.to_base64();
-        Ok(Caps { node: node.into(), ver: Cow::Owned(ver), hash: Some(algo), ext: None })
+        Ok(Caps {
+            node: node.into(),
+            ver: Cow::Owned(ver),
+            hash: Some(algo),
+            ext: None,
+        })
     }
 
     /// A legacy `<c/>` (no `hash`), as iChat sends.
-    pub fn legacy(node: impl Into<Cow<'a, str>>, ver: impl Into<Cow<'a, str>>, ext: &[&str]) -> Self {
+    pub fn legacy(
+        node: impl Into<Cow<'a, str>>,
+        ver: impl Into<Cow<'a, str>>,
+        ext: &[&str],
+    ) -> Self {
         Caps {
             node: node.into(),
             ver: ver.into(),
             hash: None,
-            ext: if ext.is_empty() { None } else { Some(Cow::Owned(ext.join(" "))) },
+            ext: if ext.is_empty() {
+                None
+            } else {
+                Some(Cow::Owned(ext.join(" ")))
+            },
         }
     }
 
@@ -78,7 +95,10 @@ impl<'a> Caps<'a> {
     /// [`Error::IllFormed`] when the reply is ill-formed, [`Error::UnsupportedAlgorithm`] when `hash` is
     /// missing (legacy) or unknown.
     pub fn verify(&self, info: &DiscoInfo<'_>) -> Result<bool, Error> {
-        let algo = self.hash.as_ref().ok_or_else(|| Error::UnsupportedAlgorithm(String::new()))?;
+        let algo = self
+            .hash
+            .as_ref()
+            .ok_or_else(|| Error::UnsupportedAlgorithm(String::new()))?;
         Ok(xep0115::ver(info, algo)?.matches_base64(&self.ver))
     }
 
@@ -95,7 +115,9 @@ impl<'a> Caps<'a> {
 }
 
 /// One XEP-0300 `<hash xmlns='urn:xmpp:hashes:2' algo='…'>BASE64</hash>`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct HashValue {
     /// `algo`.
     pub algo: Algorithm,
@@ -144,7 +166,12 @@ impl HashSet {
         let input = xep0390::input(info)?;
         let hashes = algos
             .iter()
-            .map(|a| Ok(HashValue { algo: a.clone(), value: a.digest(&input)?.as_bytes().to_vec() }))
+            .map(|a| {
+                Ok(HashValue {
+                    algo: a.clone(),
+                    value: a.digest(&input)?.as_bytes().to_vec(),
+                })
+            })
             .collect::<Result<Vec<_>, Error>>()?;
         Ok(HashSet { hashes })
     }
@@ -152,6 +179,9 @@ impl HashSet {
     /// The hash a processing entity should query and verify: the strongest algorithm this crate computes.
     #[must_use]
     pub fn preferred(&self) -> Option<&HashValue> {
-        self.hashes.iter().filter(|h| h.algo.is_known()).max_by_key(|h| h.algo.strength())
+        self.hashes
+            .iter()
+            .filter(|h| h.algo.is_known())
+            .max_by_key(|h| h.algo.strength())
     }
 }

@@ -44,7 +44,7 @@ pub enum IllFormed {
 pub enum Error {
     /// The input is not well-formed XMPP XML.
     #[error("XML error: {0}")]
-    Xml(String), // XMLPLACEHOLDER
+    Xml(#[from] zxmpp_xml::Error),
     /// The element is not what was expected (for example not a disco#info `<query/>`).
     #[error("expected {expected} at byte {offset}")]
     Unexpected {

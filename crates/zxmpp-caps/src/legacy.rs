@@ -20,18 +20,54 @@ pub struct ExtBundle {
 
 /// iChat 5's legacy bundles (the Z-XMPP blog, 2010): each `ext` name and its one feature.
 pub const ICHAT_BUNDLES: &[ExtBundle] = &[
-    ExtBundle { name: "avavail", features: &["apple:iq:vc:available"] },
-    ExtBundle { name: "avcap", features: &["apple:iq:vc:capable"] },
-    ExtBundle { name: "audio", features: &["apple:iq:vc:audio"] },
-    ExtBundle { name: "video", features: &["apple:iq:vc:video"] },
-    ExtBundle { name: "maudio", features: &["apple:iq:vc:multiaudio"] },
-    ExtBundle { name: "mvideo", features: &["apple:iq:vc:multivideo"] },
-    ExtBundle { name: "ice", features: &["apple:iq:vc:ice"] },
-    ExtBundle { name: "recauth", features: &["apple:iq:vc:recauth"] },
-    ExtBundle { name: "auxvideo", features: &["apple:iq:vc:auxvideo"] },
-    ExtBundle { name: "rdserver", features: &["apple:iq:rd:server"] },
-    ExtBundle { name: "rdclient", features: &["apple:iq:rd:client"] },
-    ExtBundle { name: "rdmuxing", features: &["apple:iq:rd:muxing"] },
+    ExtBundle {
+        name: "avavail",
+        features: &["apple:iq:vc:available"],
+    },
+    ExtBundle {
+        name: "avcap",
+        features: &["apple:iq:vc:capable"],
+    },
+    ExtBundle {
+        name: "audio",
+        features: &["apple:iq:vc:audio"],
+    },
+    ExtBundle {
+        name: "video",
+        features: &["apple:iq:vc:video"],
+    },
+    ExtBundle {
+        name: "maudio",
+        features: &["apple:iq:vc:multiaudio"],
+    },
+    ExtBundle {
+        name: "mvideo",
+        features: &["apple:iq:vc:multivideo"],
+    },
+    ExtBundle {
+        name: "ice",
+        features: &["apple:iq:vc:ice"],
+    },
+    ExtBundle {
+        name: "recauth",
+        features: &["apple:iq:vc:recauth"],
+    },
+    ExtBundle {
+        name: "auxvideo",
+        features: &["apple:iq:vc:auxvideo"],
+    },
+    ExtBundle {
+        name: "rdserver",
+        features: &["apple:iq:rd:server"],
+    },
+    ExtBundle {
+        name: "rdclient",
+        features: &["apple:iq:rd:client"],
+    },
+    ExtBundle {
+        name: "rdmuxing",
+        features: &["apple:iq:rd:muxing"],
+    },
 ];
 
 /// The `ext` names an AV-capable, available iChat advertises (iChat drops `avavail` during a call).

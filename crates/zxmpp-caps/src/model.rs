@@ -34,7 +34,9 @@ pub struct DiscoInfo<'a> {
 }
 
 /// An `<identity/>`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Identity<'a> {
     /// `category` (`client`, `server`, …).
     pub category: Cow<'a, str>,
@@ -49,7 +51,12 @@ pub struct Identity<'a> {
 impl<'a> Identity<'a> {
     /// An identity with category and type, no language and no name.
     pub fn new(category: impl Into<Cow<'a, str>>, kind: impl Into<Cow<'a, str>>) -> Self {
-        Identity { category: category.into(), kind: kind.into(), lang: None, name: None }
+        Identity {
+            category: category.into(),
+            kind: kind.into(),
+            lang: None,
+            name: None,
+        }
     }
 
     /// Sets the `name`.
@@ -241,7 +248,11 @@ impl<'a> DiscoInfo<'a> {
         DiscoInfo {
             node: self.node.map(owned),
             lang: self.lang.map(owned),
-            identities: self.identities.into_iter().map(Identity::into_owned).collect(),
+            identities: self
+                .identities
+                .into_iter()
+                .map(Identity::into_owned)
+                .collect(),
             features: self.features.into_iter().map(owned).collect(),
             forms: self.forms.into_iter().map(DataForm::into_owned).collect(),
             unknown: self.unknown.into_iter().map(owned).collect(),

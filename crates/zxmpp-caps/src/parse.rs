@@ -5,11 +5,11 @@ use std::borrow::Cow;
 
 use zxmpp_xml::{Config, Element, parse_document};
 
+use crate::Error;
 use crate::algo::Algorithm;
 use crate::caps::{Caps, HashSet, HashValue, NS_CAPS};
 use crate::model::{DataForm, DiscoInfo, Field, Identity, NS_DATA, NS_DISCO_INFO};
 use crate::xep0390::{NS_CAPS2, NS_HASHES2};
-use crate::Error;
 
 /// Count limits for parsing a disco#info reply (the XML size and depth limits are in [`Config`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,7 +43,11 @@ impl Default for Limits {
 }
 
 fn check(count: usize, limit: usize, what: &'static str) -> Result<(), Error> {
-    if count >= limit { Err(Error::TooMany { what, limit }) } else { Ok(()) }
+    if count >= limit {
+        Err(Error::TooMany { what, limit })
+    } else {
+        Ok(())
+    }
 }
 
 fn required<'a>(
@@ -51,18 +55,23 @@ fn required<'a>(
     attribute: &'static str,
     element: &'static str,
 ) -> Result<Cow<'a, str>, Error> {
-    el.attr(attribute).ok_or(Error::MissingAttribute { element, attribute, offset: el.offset() })
+    el.attr(attribute).ok_or(Error::MissingAttribute {
+        element,
+        attribute,
+        offset: el.offset(),
+    })
 }
 
 fn raw<'a>(el: &Element<'a>) -> Cow<'a, str> {
-    match std::str::from_utf8(el.as_bytes()) {
-        Ok(s) => Cow::Borrowed(s),
-        Err(_) => Cow::Owned(String::from_utf8_lossy(el.as_bytes()).into_owned()),
-    }
+    Cow::Borrowed(el.as_str())
 }
 
 fn parse_form<'a>(x: &Element<'a>, limits: &Limits) -> Result<DataForm<'a>, Error> {
-    let mut form = DataForm { kind: x.attr("type"), fields: Vec::new(), tabular: false };
+    let mut form = DataForm {
+        kind: x.attr("type"),
+        fields: Vec::new(),
+        tabular: false,
+    };
     for child in x.children() {
         if child.ns() != NS_DATA {
             continue;
@@ -70,7 +79,11 @@ fn parse_form<'a>(x: &Element<'a>, limits: &Limits) -> Result<DataForm<'a>, Erro
         match child.name() {
             "field" => {
                 check(form.fields.len(), limits.max_fields, "fields in a form")?;
-                let mut field = Field { var: child.attr("var"), kind: child.attr("type"), values: Vec::new() };
+                let mut field = Field {
+                    var: child.attr("var"),
+                    kind: child.attr("type"),
+                    values: Vec::new(),
+                };
                 for value in child.children() {
                     if value.is("value", NS_DATA) {
                         check(field.values.len(), limits.max_values, "values in a field")?;
@@ -113,12 +126,21 @@ impl<'a> DiscoInfo<'a> {
         let query = if el.is("query", NS_DISCO_INFO) {
             el.clone()
         } else if el.name() == "iq" {
-            el.child("query", NS_DISCO_INFO)
-                .ok_or(Error::Unexpected { expected: "a disco#info <query/> in the <iq/>", offset: el.offset() })?
+            el.child("query", NS_DISCO_INFO).ok_or(Error::Unexpected {
+                expected: "a disco#info <query/> in the <iq/>",
+                offset: el.offset(),
+            })?
         } else {
-            return Err(Error::Unexpected { expected: "a disco#info <query/> or <iq/>", offset: el.offset() });
+            return Err(Error::Unexpected {
+                expected: "a disco#info <query/> or <iq/>",
+                offset: el.offset(),
+            });
         };
-        let mut info = DiscoInfo { node: query.attr("node"), lang: query.lang(), ..DiscoInfo::default() };
+        let mut info = DiscoInfo {
+            node: query.attr("node"),
+            lang: query.lang(),
+            ..DiscoInfo::default()
+        };
         for child in query.children() {
             match (child.ns(), child.name()) {
                 (NS_DISCO_INFO, "identity") => {
@@ -164,7 +186,10 @@ impl<'a> Caps<'a> {
     /// [`Error::Unexpected`], [`Error::MissingAttribute`].
     pub fn from_element(el: &Element<'a>) -> Result<Self, Error> {
         if !el.is("c", NS_CAPS) {
-            return Err(Error::Unexpected { expected: "an XEP-0115 <c/>", offset: el.offset() });
+            return Err(Error::Unexpected {
+                expected: "an XEP-0115 <c/>",
+                offset: el.offset(),
+            });
         }
         Ok(Caps {
             node: required(el, "node", "c")?,
@@ -179,7 +204,10 @@ impl<'a> Caps<'a> {
     /// # Errors
     /// As [`Caps::from_element`] when the child is there but malformed.
     pub fn from_presence(presence: &Element<'a>) -> Result<Option<Self>, Error> {
-        presence.child("c", NS_CAPS).map(|c| Self::from_element(&c)).transpose()
+        presence
+            .child("c", NS_CAPS)
+            .map(|c| Self::from_element(&c))
+            .transpose()
     }
 }
 
@@ -192,7 +220,10 @@ impl HashSet {
     pub fn from_element(el: &Element<'_>) -> Result<Self, Error> {
         const MAX_HASHES: usize = 16;
         if !el.is("c", NS_CAPS2) {
-            return Err(Error::Unexpected { expected: "an XEP-0390 <c/>", offset: el.offset() });
+            return Err(Error::Unexpected {
+                expected: "an XEP-0390 <c/>",
+                offset: el.offset(),
+            });
         }
         let mut hashes = Vec::new();
         for h in el.children().filter(|c| c.is("hash", NS_HASHES2)) {
@@ -226,7 +257,13 @@ mod minidom_impl {
         attribute: &'static str,
         element: &'static str,
     ) -> Result<Cow<'a, str>, Error> {
-        el.attr(attribute).map(Cow::Borrowed).ok_or(Error::MissingAttribute { element, attribute, offset: 0 })
+        el.attr(attribute)
+            .map(Cow::Borrowed)
+            .ok_or(Error::MissingAttribute {
+                element,
+                attribute,
+                offset: 0,
+            })
     }
 
     impl<'a> DiscoInfo<'a> {
@@ -242,10 +279,16 @@ mod minidom_impl {
             } else if el.name() == "iq" {
                 let q = el
                     .get_child("query", NS_DISCO_INFO)
-                    .ok_or(Error::Unexpected { expected: "a disco#info <query/> in the <iq/>", offset: 0 })?;
+                    .ok_or(Error::Unexpected {
+                        expected: "a disco#info <query/> in the <iq/>",
+                        offset: 0,
+                    })?;
                 (q, el.attr("xml:lang"))
             } else {
-                return Err(Error::Unexpected { expected: "a disco#info <query/> or <iq/>", offset: 0 });
+                return Err(Error::Unexpected {
+                    expected: "a disco#info <query/> or <iq/>",
+                    offset: 0,
+                });
             };
             let mut info = DiscoInfo {
                 node: query.attr("node").map(Cow::Borrowed),
@@ -266,8 +309,11 @@ mod minidom_impl {
                     info.features.push(required(child, "var", "feature")?);
                 } else if child.is("x", NS_DATA) {
                     check(info.forms.len(), limits.max_forms, "forms")?;
-                    let mut form =
-                        DataForm { kind: child.attr("type").map(Cow::Borrowed), fields: Vec::new(), tabular: false };
+                    let mut form = DataForm {
+                        kind: child.attr("type").map(Cow::Borrowed),
+                        fields: Vec::new(),
+                        tabular: false,
+                    };
                     for f in child.children() {
                         if f.is("field", NS_DATA) {
                             check(form.fields.len(), limits.max_fields, "fields in a form")?;
@@ -299,7 +345,10 @@ mod minidom_impl {
         /// # Errors
         /// [`Error::Unexpected`] if a raw unknown child is not well-formed XML.
         pub fn to_minidom(&self) -> Result<minidom::Element, Error> {
-            self.to_xml().parse().map_err(|_| Error::Unexpected { expected: "well-formed unknown children", offset: 0 })
+            self.to_xml().parse().map_err(|_| Error::Unexpected {
+                expected: "well-formed unknown children",
+                offset: 0,
+            })
         }
     }
 }

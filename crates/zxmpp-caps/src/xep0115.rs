@@ -16,7 +16,12 @@ struct Prepared<'i, 'a> {
 }
 
 fn identity_key<'i>(i: &'i Identity<'_>) -> (&'i str, &'i str, &'i str, &'i str) {
-    (&i.category, &i.kind, i.lang.as_deref().unwrap_or(""), i.name.as_deref().unwrap_or(""))
+    (
+        &i.category,
+        &i.kind,
+        i.lang.as_deref().unwrap_or(""),
+        i.name.as_deref().unwrap_or(""),
+    )
 }
 
 fn prepare<'i, 'a>(info: &'i DiscoInfo<'a>) -> Result<Prepared<'i, 'a>, IllFormed> {
@@ -24,7 +29,10 @@ fn prepare<'i, 'a>(info: &'i DiscoInfo<'a>) -> Result<Prepared<'i, 'a>, IllForme
     // duplicate identities.
     let mut identities: Vec<&Identity<'a>> = info.identities.iter().collect();
     identities.sort_unstable_by(|a, b| identity_key(a).cmp(&identity_key(b)));
-    if let Some(w) = identities.windows(2).find(|w| identity_key(w[0]) == identity_key(w[1])) {
+    if let Some(w) = identities
+        .windows(2)
+        .find(|w| identity_key(w[0]) == identity_key(w[1]))
+    {
         let (category, kind, lang, name) = identity_key(w[0]);
         return Err(IllFormed::DuplicateIdentity {
             category: category.to_owned(),
@@ -63,7 +71,11 @@ fn prepare<'i, 'a>(info: &'i DiscoInfo<'a>) -> Result<Prepared<'i, 'a>, IllForme
         }
     }
     forms.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    Ok(Prepared { identities, features, forms })
+    Ok(Prepared {
+        identities,
+        features,
+        forms,
+    })
 }
 
 fn write<S: Sink>(p: &Prepared<'_, '_>, sink: &mut S) {
@@ -90,7 +102,12 @@ fn write<S: Sink>(p: &Prepared<'_, '_>, sink: &mut S) {
         fields.clear();
         fields.extend(form.fields.iter().filter(|f| !f.is_form_type()));
         // Stable: fields sharing a var (not valid XEP-0004) keep document order.
-        fields.sort_by(|a, b| a.var.as_deref().unwrap_or("").cmp(b.var.as_deref().unwrap_or("")));
+        fields.sort_by(|a, b| {
+            a.var
+                .as_deref()
+                .unwrap_or("")
+                .cmp(b.var.as_deref().unwrap_or(""))
+        });
         for field in &fields {
             sink.put(field.var.as_deref().unwrap_or("").as_bytes());
             sink.put(b"<");
@@ -117,7 +134,10 @@ pub fn validate(info: &DiscoInfo<'_>) -> Result<(), IllFormed> {
 ///
 /// # Errors
 /// The reason the reply is ill-formed; nothing is written then.
-pub fn write_verification_string<S: Sink>(info: &DiscoInfo<'_>, sink: &mut S) -> Result<(), IllFormed> {
+pub fn write_verification_string<S: Sink>(
+    info: &DiscoInfo<'_>,
+    sink: &mut S,
+) -> Result<(), IllFormed> {
     let prepared = prepare(info)?;
     write(&prepared, sink);
     Ok(())

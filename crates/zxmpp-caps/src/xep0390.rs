@@ -27,7 +27,11 @@ const FS: u8 = 0x1c;
 fn cmp_terminated(a: &[u8], b: &[u8], t: u8) -> Ordering {
     let n = a.len().min(b.len());
     match a[..n].cmp(&b[..n]) {
-        Ordering::Equal => a[n..].iter().copied().chain(once(t)).cmp(b[n..].iter().copied().chain(once(t))),
+        Ordering::Equal => a[n..]
+            .iter()
+            .copied()
+            .chain(once(t))
+            .cmp(b[n..].iter().copied().chain(once(t))),
         other => other,
     }
 }
@@ -42,7 +46,10 @@ fn identity_parts<'i>(i: &'i Identity<'_>, inherited: &'i str) -> [&'i [u8]; 4] 
 }
 
 fn encoded_identity(parts: [&[u8]; 4]) -> impl Iterator<Item = u8> + '_ {
-    parts.into_iter().flat_map(|p| p.iter().copied().chain(once(US))).chain(once(RS))
+    parts
+        .into_iter()
+        .flat_map(|p| p.iter().copied().chain(once(US)))
+        .chain(once(RS))
 }
 
 /// Checks §4.1 steps 1–3: only identities, features and data forms; no `<reported/>`/`<item/>`; every form
@@ -85,7 +92,11 @@ pub fn write_input<S: Sink>(info: &DiscoInfo<'_>, sink: &mut S) -> Result<(), Il
 
     // Identities String; xml:lang is inherited from the <query/> or <iq/> when the identity has none.
     let inherited = info.lang.as_deref().unwrap_or("");
-    let mut identities: Vec<[&[u8]; 4]> = info.identities.iter().map(|i| identity_parts(i, inherited)).collect();
+    let mut identities: Vec<[&[u8]; 4]> = info
+        .identities
+        .iter()
+        .map(|i| identity_parts(i, inherited))
+        .collect();
     identities.sort_unstable_by(|a, b| encoded_identity(*a).cmp(encoded_identity(*b)));
     for parts in &identities {
         for part in parts {
@@ -175,8 +186,12 @@ pub fn hash_node(algo: &Algorithm, value: &[u8]) -> String {
 /// [`Error::InvalidHashNode`] when the prefix or the full stop is missing, [`Error::InvalidBase64`] when the
 /// value does not decode.
 pub fn parse_hash_node(node: &str) -> Result<(Algorithm, Vec<u8>), Error> {
-    let rest = node.strip_prefix(NODE_PREFIX).ok_or_else(|| Error::InvalidHashNode(node.to_owned()))?;
-    let (algo, b64) = rest.rsplit_once('.').ok_or_else(|| Error::InvalidHashNode(node.to_owned()))?;
+    let rest = node
+        .strip_prefix(NODE_PREFIX)
+        .ok_or_else(|| Error::InvalidHashNode(node.to_owned()))?;
+    let (algo, b64) = rest
+        .rsplit_once('.')
+        .ok_or_else(|| Error::InvalidHashNode(node.to_owned()))?;
     let value = decode_base64(b64).ok_or_else(|| Error::InvalidBase64(b64.to_owned()))?;
     Ok((Algorithm::from_name(algo), value))
 }
