@@ -202,6 +202,22 @@ fn xep0115_5_1_no_identity() {
     assert_eq!(ver(&xml).unwrap(), "5oELdajIcemv8XhwdXDTnJgWaOM=");
 }
 
+/// No feature: S ends after the identities, no extra `<`.
+#[test]
+fn xep0115_5_1_no_feature() {
+    let xml = format!("<query {Q}><identity category='client' type='pc'/></query>");
+    assert_eq!(ver(&xml).unwrap(), "5rmn0FzA5p88QvLQoLSAYUehLJQ=");
+}
+
+/// A feature with an empty var is still a feature: it contributes `<`.
+#[test]
+fn xep0115_5_1_empty_feature() {
+    let xml = format!(
+        "<query {Q}><identity category='client' type='pc'/><feature var='a'/><feature var=''/></query>"
+    );
+    assert_eq!(ver(&xml).unwrap(), "/RtqPIVEkhXPKxW7AE91MKjjzbg=");
+}
+
 /// A field with no `<value/>` contributes only `var<`.
 #[test]
 fn xep0115_5_1_field_without_value() {
