@@ -492,10 +492,12 @@ impl CapsCache {
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         let flights = self.in_flight.values().map(|f| f.deadline);
+        // While every slot is taken, only a reply or an expiry can let a retry out.
+        let full = self.in_flight.len() >= self.config.max_in_flight;
         let retries = self
             .wants
             .iter()
-            .filter(|(t, _)| !self.target_in_flight(t))
+            .filter(|(t, _)| !full && !self.target_in_flight(t))
             .map(|(_, w)| w.not_before);
         flights.chain(retries).min()
     }

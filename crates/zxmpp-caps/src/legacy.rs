@@ -128,17 +128,20 @@ impl LegacyProfile {
     }
 
     /// The disco#info answer for a query on `node` (`None`: the bare entity), or `None` when the node is not
-    /// one of ours. `node#ver` and the bare entity list the base features plus every active bundle's;
-    /// `node#ext` lists the bundle's features. Every known bundle answers, active or not, because peers
+    /// one of ours. The bare entity lists the base features plus every active bundle's; `node#ver` lists the
+    /// base features only (legacy peers cache it per version, apart from the bundles); `node#ext` lists the
+    /// bundle's features. Every known bundle answers, active or not, because peers
     /// cache bundles by name across presences.
     #[must_use]
     pub fn answer(&self, node: Option<&str>) -> Option<DiscoInfo<'static>> {
         let Some(node) = node else {
-            return Some(self.full_info(None));
+            return Some(self.full_info());
         };
         let suffix = node.strip_prefix(self.node.as_str())?.strip_prefix('#')?;
         if suffix == self.ver {
-            return Some(self.full_info(Some(node)));
+            let mut info = self.base.clone();
+            info.node = Some(Cow::Owned(node.to_owned()));
+            return Some(info);
         }
         let bundle = self.bundles.iter().find(|b| b.name == suffix)?;
         let mut info = DiscoInfo::new().with_node(node.to_owned());
@@ -148,9 +151,8 @@ impl LegacyProfile {
         Some(info)
     }
 
-    fn full_info(&self, node: Option<&str>) -> DiscoInfo<'static> {
+    fn full_info(&self) -> DiscoInfo<'static> {
         let mut info = self.base.clone();
-        info.node = node.map(|n| Cow::Owned(n.to_owned()));
         for name in &self.active {
             if let Some(bundle) = self.bundles.iter().find(|b| b.name == *name) {
                 for feature in bundle.features {

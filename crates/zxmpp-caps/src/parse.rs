@@ -252,6 +252,12 @@ mod minidom_impl {
     use crate::Error;
     use crate::model::{DataForm, DiscoInfo, Field, Identity, NS_DATA, NS_DISCO_INFO};
 
+    const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
+
+    fn lang(el: &minidom::Element) -> Option<&str> {
+        el.attr_ns(XML_NS, "lang")
+    }
+
     fn required<'a>(
         el: &'a minidom::Element,
         attribute: &'static str,
@@ -283,7 +289,7 @@ mod minidom_impl {
                         expected: "a disco#info <query/> in the <iq/>",
                         offset: 0,
                     })?;
-                (q, el.attr("xml:lang"))
+                (q, lang(el))
             } else {
                 return Err(Error::Unexpected {
                     expected: "a disco#info <query/> or <iq/>",
@@ -292,7 +298,7 @@ mod minidom_impl {
             };
             let mut info = DiscoInfo {
                 node: query.attr("node").map(Cow::Borrowed),
-                lang: query.attr("xml:lang").or(iq_lang).map(Cow::Borrowed),
+                lang: lang(query).or(iq_lang).map(Cow::Borrowed),
                 ..DiscoInfo::default()
             };
             for child in query.children() {
@@ -301,7 +307,7 @@ mod minidom_impl {
                     info.identities.push(Identity {
                         category: required(child, "category", "identity")?,
                         kind: required(child, "type", "identity")?,
-                        lang: child.attr("xml:lang").map(Cow::Borrowed),
+                        lang: lang(child).map(Cow::Borrowed),
                         name: child.attr("name").map(Cow::Borrowed),
                     });
                 } else if child.is("feature", NS_DISCO_INFO) {
