@@ -4,6 +4,7 @@
 //! stderr, with the byte offset where one is known. Exit status: 0 success, 1 invalid input,
 //! 2 usage error.
 
+mod caps;
 mod input;
 
 use std::process::ExitCode;
@@ -22,6 +23,8 @@ struct Cli {
 enum Command {
     /// Prints the version (placeholder until the first command lands).
     Version,
+    /// Entity capabilities: `zxmpp caps ver [FILE|-] [--hash ALGO] [--xep0390]`.
+    Caps(caps::CapsArgs),
 }
 
 /// Why a command failed; decides the exit status.
@@ -51,6 +54,7 @@ impl Failure {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: Result<(), Failure> = match cli.command {
+        Command::Caps(args) => caps::run(args),
         Command::Version => {
             println!("zxmpp {}", env!("CARGO_PKG_VERSION"));
             Ok(())
