@@ -7,7 +7,7 @@ use zxmpp_xml::{Config, Element, parse_document};
 
 use crate::Error;
 use crate::algo::Algorithm;
-use crate::caps::{Caps, HashSet, HashValue, NS_CAPS};
+use crate::caps::{Caps, CapsHashSet, HashValue, NS_CAPS};
 use crate::model::{DataForm, DiscoInfo, Field, Identity, NS_DATA, NS_DISCO_INFO};
 use crate::xep0390::{NS_CAPS2, NS_HASHES2};
 
@@ -211,7 +211,7 @@ impl<'a> Caps<'a> {
     }
 }
 
-impl HashSet {
+impl CapsHashSet {
     /// Reads an XEP-0390 `<c xmlns='urn:xmpp:caps'/>` element view; `<hash/>`es with bad Base64 are refused.
     ///
     /// # Errors
@@ -231,13 +231,13 @@ impl HashSet {
             let algo = Algorithm::from_name(&required(&h, "algo", "hash")?);
             hashes.push(HashValue::from_base64(algo, &h.text())?);
         }
-        Ok(HashSet { hashes })
+        Ok(CapsHashSet { hashes })
     }
 
     /// Parses an XEP-0390 `<c/>` on its own.
     ///
     /// # Errors
-    /// [`Error::Xml`] and as [`HashSet::from_element`].
+    /// [`Error::Xml`] and as [`CapsHashSet::from_element`].
     pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
         let root = parse_document(bytes, &Config::default())?;
         Self::from_element(&root)
