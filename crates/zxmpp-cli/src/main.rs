@@ -6,6 +6,9 @@
 
 mod caps;
 mod input;
+mod plist;
+mod typedstream;
+mod xml;
 
 use std::process::ExitCode;
 
@@ -21,8 +24,13 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Prints the version (placeholder until the first command lands).
-    Version,
+    /// XMPP stream tools.
+    #[command(subcommand)]
+    Xml(xml::XmlCommand),
+    /// Converts property lists (binary in CoreFoundation's layout, XML, JSON), like `plutil`.
+    Plist(plist::PlistArgs),
+    /// NSArchiver typedstream archives.
+    Typedstream(typedstream::TypedstreamArgs),
     /// Entity capabilities: `zxmpp caps ver [FILE|-] [--hash ALGO] [--xep0390]`.
     Caps(caps::CapsArgs),
 }
@@ -54,11 +62,10 @@ impl Failure {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: Result<(), Failure> = match cli.command {
+        Command::Xml(cmd) => xml::run(cmd),
+        Command::Plist(args) => plist::run(args),
+        Command::Typedstream(args) => typedstream::run(args),
         Command::Caps(args) => caps::run(args),
-        Command::Version => {
-            println!("zxmpp {}", env!("CARGO_PKG_VERSION"));
-            Ok(())
-        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
