@@ -66,6 +66,20 @@ fn raw<'a>(el: &Element<'a>) -> Cow<'a, str> {
     Cow::Borrowed(el.as_str())
 }
 
+/// The character data of a `<value/>`: sliced straight out of the validated document when it is plain text
+/// (no references, no CDATA, no markup), read through the element view otherwise.
+fn value_text<'a>(value: &Element<'a>) -> Cow<'a, str> {
+    let raw = value.as_str();
+    if let Some(inner) = raw
+        .strip_prefix("<value>")
+        .and_then(|r| r.strip_suffix("</value>"))
+        && !inner.contains(['&', '<', '\r'])
+    {
+        return Cow::Borrowed(inner);
+    }
+    value.text()
+}
+
 fn parse_form<'a>(x: &Element<'a>, limits: &Limits) -> Result<DataForm<'a>, Error> {
     let mut form = DataForm {
         kind: x.attr("type"),
@@ -87,7 +101,7 @@ fn parse_form<'a>(x: &Element<'a>, limits: &Limits) -> Result<DataForm<'a>, Erro
                 for value in child.children() {
                     if value.is("value", NS_DATA) {
                         check(field.values.len(), limits.max_values, "values in a field")?;
-                        field.values.push(value.text());
+                        field.values.push(value_text(&value));
                     }
                 }
                 form.fields.push(field);

@@ -122,6 +122,16 @@ fn written_xml_reads_back_with_escapes() {
 }
 
 #[test]
+fn values_with_references_cdata_and_line_ends() {
+    let xml = "<query xmlns='http://jabber.org/protocol/disco#info'><x xmlns='jabber:x:data' type='result'>\
+               <field var='FORM_TYPE' type='hidden'><value>urn:f</value></field><field var='v'>\
+               <value>a&amp;b</value><value><![CDATA[<c>]]></value><value>d\r\ne</value><value/><value>plain</value>\
+               </field></x></query>";
+    let info = DiscoInfo::parse(xml.as_bytes()).unwrap();
+    assert_eq!(info.forms[0].fields[1].values, ["a&b", "<c>", "d\ne", "", "plain"]);
+}
+
+#[test]
 fn limits_are_enforced() {
     let mut xml = String::from("<query xmlns='http://jabber.org/protocol/disco#info'>");
     for i in 0..5000 {
