@@ -128,7 +128,10 @@ fn values_with_references_cdata_and_line_ends() {
                <value>a&amp;b</value><value><![CDATA[<c>]]></value><value>d\r\ne</value><value/><value>plain</value>\
                </field></x></query>";
     let info = DiscoInfo::parse(xml.as_bytes()).unwrap();
-    assert_eq!(info.forms[0].fields[1].values, ["a&b", "<c>", "d\ne", "", "plain"]);
+    assert_eq!(
+        info.forms[0].fields[1].values,
+        ["a&b", "<c>", "d\ne", "", "plain"]
+    );
 }
 
 #[test]
