@@ -4,6 +4,7 @@
 //! stderr, with the byte offset where one is known. Exit status: 0 success, 1 invalid input,
 //! 2 usage error.
 
+mod caps;
 mod input;
 mod plist;
 mod typedstream;
@@ -34,6 +35,8 @@ enum Command {
     /// iChat AV invitations.
     #[command(subcommand)]
     Vc(vc::VcCommand),
+    /// Entity capabilities: `zxmpp caps ver [FILE|-] [--hash ALGO] [--xep0390]`.
+    Caps(caps::CapsArgs),
 }
 
 /// Why a command failed; decides the exit status.
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
         Command::Plist(args) => plist::run(args),
         Command::Typedstream(args) => typedstream::run(args),
         Command::Vc(cmd) => vc::run(cmd),
+        Command::Caps(args) => caps::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
