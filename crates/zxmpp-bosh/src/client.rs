@@ -1023,13 +1023,24 @@ impl ClientSession {
                 self.retry(report.get());
             }
         }
-        drop(parsed);
+        let ParsedBody {
+            body,
+            payloads,
+            uri,
+            ..
+        } = parsed;
         let Some(pending) = self.s.unanswered.remove(&rid) else {
             return;
         };
         self.sent_at.remove(&rid);
-        self.s.answered.insert(rid, (pending.kind, bytes));
-        self.process_in_order(now);
+        if rid == self.s.processed + 1 {
+            // The common case: in order, processed with the parse we already have.
+            self.s.processed = rid;
+            self.process_parsed(now, pending.kind, &bytes, body, payloads, uri);
+            self.process_in_order(now);
+        } else {
+            self.s.answered.insert(rid, (pending.kind, bytes));
+        }
     }
 
     fn process_in_order(&mut self, now: Instant) {
@@ -1058,7 +1069,6 @@ impl ClientSession {
     }
 
     fn process(&mut self, now: Instant, kind: Kind, bytes: &Bytes) {
-        let _ = now;
         let Ok(parsed) = Body::parse(bytes, &self.s.config.limits) else {
             return;
         };
@@ -1068,6 +1078,19 @@ impl ClientSession {
             uri,
             ..
         } = parsed;
+        self.process_parsed(now, kind, bytes, body, payloads, uri);
+    }
+
+    fn process_parsed(
+        &mut self,
+        now: Instant,
+        kind: Kind,
+        bytes: &Bytes,
+        body: Body,
+        payloads: Vec<std::ops::Range<usize>>,
+        uri: Option<String>,
+    ) {
+        let _ = now;
         if kind == Kind::Create {
             if body.is_terminate() {
                 self.finish(Termination::Condition {
