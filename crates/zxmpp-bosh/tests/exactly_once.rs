@@ -508,3 +508,25 @@ fn replay_case() {
     };
     run(v[0], faults, v[6] as usize, v[7] as usize);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// Heavier faults (up to half of all messages lost or doubled); run with `--ignored`.
+    #[test]
+    #[ignore = "slow; the same property as exactly_once_under_faults under heavier faults"]
+    fn exactly_once_under_heavy_faults(
+        seed in any::<u64>(),
+        drop_per_mille in 250u32..500,
+        dup_per_mille in 200u32..500,
+        fail_per_mille in 0u32..1000,
+        max_delay_ms in 1u64..5000,
+        restarts in 0usize..8,
+        hold in 1u32..3,
+        n_client in 0usize..25,
+        n_cm in 0usize..25,
+    ) {
+        let faults = Faults { drop_per_mille, dup_per_mille, fail_per_mille, max_delay_ms, restarts, hold };
+        run(seed, faults, n_client, n_cm);
+    }
+}
