@@ -100,7 +100,7 @@
 //! After SASL success call [`ClientSession::restart`]: the next request is the restart request
 //! (`xmpp:restart='true'`), and the payloads sent afterwards follow it. Payloads are delivered as bytes; those
 //! using a prefix declared on the `<body/>` (`stream:features`) come with the declarations in
-//! [`Payload::namespaces`].
+//! [`Payload::namespaces`], and [`Payload::standalone`] gives them as a document of their own.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -115,6 +115,9 @@ mod cm;
 mod error;
 pub mod keys;
 mod types;
+
+/// The HTTP Content-Type of client requests (XEP-0124 §5).
+pub const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
 
 pub use body::{Body, Limits, NS_HTTPBIND, NS_STREAM, NS_XBOSH, ParsedBody};
 pub use client::{
