@@ -1,6 +1,9 @@
 //! `exactly_once_under_faults`: a client session and a connection-manager session joined by a simulated network
 //! that drops, delays, duplicates and reorders HTTP requests and responses, with client restarts from serialized
-//! snapshots at random instants. Every payload sent by either side must arrive exactly once and in order.
+//! snapshots at random instants (half of them announced with a pause that outlasts the connection manager's
+//! inactivity). Every payload sent by either side must arrive exactly once and in order; no rid is skipped, and no
+//! rid answered before a snapshot is sent again after it. The clock is manual and the network an in-memory queue,
+//! so every case is deterministic (`BOSH_SIM_CASE` replays one, `BOSH_SIM_CASES` runs more).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
