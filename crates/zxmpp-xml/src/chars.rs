@@ -1,0 +1,267 @@
+//! Character-level rules of XML 1.0 as RFC 6120 §11 restricts them: the `Char` production, names,
+//! references, and the unescaping of text and attribute values.
+
+use std::borrow::Cow;
+
+use crate::error::ErrorKind;
+
+/// Whether `c` matches XML 1.0's `Char` production.
+#[inline]
+pub(crate) fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// Finds the first character of `s` outside XML 1.0's `Char`: its byte index and code point.
+///
+/// `s` is already UTF-8, so surrogates cannot occur; what remains are the C0 controls other than
+/// tab, line feed and carriage return, and U+FFFE/U+FFFF (bytes `EF BF BE`/`EF BF BF`).
+pub(crate) fn find_invalid_char(s: &[u8]) -> Option<(usize, u32)> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    // Word at a time: a word with no byte below 0x20 and no 0xEF cannot hold a bad character.
+    while i + 8 <= s.len() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&s[i..i + 8]);
+        let w = u64::from_le_bytes(word);
+        let below_20 = w.wrapping_sub(LO * 0x20) & !w & HI;
+        let x = w ^ (LO * 0xEF);
+        let has_ef = x.wrapping_sub(LO) & !x & HI;
+        if below_20 | has_ef != 0
+            && let Some(found) = scan_bytes(s, i, i + 8)
+        {
+            return Some(found);
+        }
+        i += 8;
+    }
+    scan_bytes(s, i, s.len())
+}
+
+fn scan_bytes(s: &[u8], from: usize, to: usize) -> Option<(usize, u32)> {
+    for j in from..to {
+        let b = s[j];
+        if b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r') {
+            return Some((j, u32::from(b)));
+        }
+        if b == 0xEF && s.get(j + 1) == Some(&0xBF) {
+            match s.get(j + 2) {
+                Some(0xBE) => return Some((j, 0xFFFE)),
+                Some(0xBF) => return Some((j, 0xFFFF)),
+                _ => {}
+            }
+        }
+    }
+    None
+}
+
+#[inline]
+fn is_name_start_byte(b: u8) -> bool {
+    b.is_ascii_alphabetic() || b == b'_' || b >= 0x80
+}
+
+#[inline]
+fn is_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.') || b >= 0x80
+}
+
+/// Checks an NCName (a name without a colon). Non-ASCII characters are accepted as name characters
+/// (XML 1.0 fifth edition allows nearly all of them).
+fn check_ncname(n: &[u8]) -> bool {
+    match n.split_first() {
+        Some((&first, rest)) => is_name_start_byte(first) && rest.iter().all(|&b| is_name_byte(b)),
+        None => false,
+    }
+}
+
+/// Splits a qualified name into prefix and local part, checking both are NCNames.
+pub(crate) fn split_qname(q: &[u8]) -> Result<(Option<&[u8]>, &[u8]), ErrorKind> {
+    match memchr::memchr(b':', q) {
+        None if check_ncname(q) => Ok((None, q)),
+        Some(i) => {
+            let (p, l) = (&q[..i], &q[i + 1..]);
+            if check_ncname(p) && check_ncname(l) {
+                Ok((Some(p), l))
+            } else {
+                Err(ErrorKind::InvalidName)
+            }
+        }
+        None => Err(ErrorKind::InvalidName),
+    }
+}
+
+/// Checks the name of a reference (the bytes between `&` and `;`).
+pub(crate) fn check_reference(name: &[u8]) -> Result<(), ErrorKind> {
+    match name {
+        b"lt" | b"gt" | b"amp" | b"apos" | b"quot" => Ok(()),
+        [b'#', b'x', hex @ ..] => char_ref(hex, 16),
+        [b'#', dec @ ..] => char_ref(dec, 10),
+        other => {
+            if check_ncname(other) {
+                Err(ErrorKind::UndefinedEntity(
+                    String::from_utf8_lossy(other).into_owned(),
+                ))
+            } else {
+                Err(ErrorKind::InvalidReference)
+            }
+        }
+    }
+}
+
+fn char_ref(digits: &[u8], radix: u32) -> Result<(), ErrorKind> {
+    resolve_char_ref(digits, radix)
+        .map(|_| ())
+        .ok_or(ErrorKind::InvalidReference)
+}
+
+fn resolve_char_ref(digits: &[u8], radix: u32) -> Option<char> {
+    if digits.is_empty() || digits.len() > 8 {
+        return None;
+    }
+    let mut v: u32 = 0;
+    for &d in digits {
+        v = v
+            .checked_mul(radix)?
+            .checked_add(char::from(d).to_digit(radix)?)?;
+    }
+    char::from_u32(v).filter(|&c| is_xml_char(c))
+}
+
+/// Checks every `&` in `raw` (text or an attribute value) starts a well-formed, allowed reference.
+/// Returns the byte index of the bad `&` and the problem.
+pub(crate) fn check_references(raw: &[u8]) -> Result<(), (usize, ErrorKind)> {
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(b'&', &raw[from..]) {
+        let amp = from + i;
+        let rest = &raw[amp + 1..];
+        match memchr::memchr(b';', rest) {
+            Some(end) => {
+                check_reference(&rest[..end]).map_err(|k| (amp, k))?;
+                from = amp + 1 + end + 1;
+            }
+            None => return Err((amp, ErrorKind::InvalidReference)),
+        }
+    }
+    Ok(())
+}
+
+/// Replaces the references in already-validated `raw` text and normalises line ends (XML 1.0
+/// §2.11: `\r\n` and lone `\r` become `\n`); in attribute values (`attr`), literal tab, line feed
+/// and carriage return also become spaces (§3.3.3).
+pub(crate) fn unescape(raw: &str, attr: bool) -> Cow<'_, str> {
+    let bytes = raw.as_bytes();
+    let needs = if attr {
+        memchr::memchr3(b'&', b'\r', b'\n', bytes).is_some()
+            || memchr::memchr(b'\t', bytes).is_some()
+    } else {
+        memchr::memchr2(b'&', b'\r', bytes).is_some()
+    };
+    if !needs {
+        return Cow::Borrowed(raw);
+    }
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(c) = rest.chars().next() {
+        match c {
+            '&' => {
+                let end = rest.find(';').unwrap_or(rest.len());
+                let name = &rest.as_bytes()[1..end.max(1)];
+                let replacement = match name {
+                    b"lt" => Some('<'),
+                    b"gt" => Some('>'),
+                    b"amp" => Some('&'),
+                    b"apos" => Some('\''),
+                    b"quot" => Some('"'),
+                    [b'#', b'x', hex @ ..] => resolve_char_ref(hex, 16),
+                    [b'#', dec @ ..] => resolve_char_ref(dec, 10),
+                    _ => None,
+                };
+                match replacement {
+                    Some(r) => {
+                        out.push(r);
+                        rest = rest.get(end + 1..).unwrap_or("");
+                    }
+                    // Not reachable for validated input; keep the text as it is.
+                    None => {
+                        out.push('&');
+                        rest = &rest[1..];
+                    }
+                }
+            }
+            '\r' => {
+                out.push(if attr { ' ' } else { '\n' });
+                rest = &rest[1..];
+                if rest.starts_with('\n') {
+                    rest = &rest[1..];
+                }
+            }
+            '\n' | '\t' if attr => {
+                out.push(' ');
+                rest = &rest[1..];
+            }
+            c => {
+                out.push(c);
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_chars_found_in_every_position() {
+        for len in 0..20 {
+            for pos in 0..len {
+                let mut s = vec![b'a'; len];
+                s[pos] = 0x01;
+                assert_eq!(find_invalid_char(&s), Some((pos, 1)));
+            }
+            assert_eq!(find_invalid_char(&vec![b'a'; len]), None);
+        }
+        assert_eq!(
+            find_invalid_char("ab\u{FFFF}".as_bytes()),
+            Some((2, 0xFFFF))
+        );
+        assert_eq!(
+            find_invalid_char("abcdefgh\u{FFFE}".as_bytes()),
+            Some((8, 0xFFFE))
+        );
+        assert_eq!(find_invalid_char("\u{FFFD}\u{F000}\t\r\n".as_bytes()), None);
+    }
+
+    #[test]
+    fn references() {
+        assert!(check_references(b"a &lt; &#x1F600; &#10; &amp;&quot;&apos;&gt;").is_ok());
+        assert_eq!(
+            check_references(b"x &nbsp;"),
+            Err((2, ErrorKind::UndefinedEntity("nbsp".into())))
+        );
+        assert_eq!(
+            check_references(b"&#0;"),
+            Err((0, ErrorKind::InvalidReference))
+        );
+        assert_eq!(
+            check_references(b"&#xD800;"),
+            Err((0, ErrorKind::InvalidReference))
+        );
+        assert_eq!(
+            check_references(b"a & b"),
+            Err((2, ErrorKind::InvalidReference))
+        );
+        assert_eq!(
+            check_references(b"&;"),
+            Err((0, ErrorKind::InvalidReference))
+        );
+    }
+
+    #[test]
+    fn unescaping() {
+        assert_eq!(unescape("a&lt;b&#x2B;&#43;", false), "a<b++");
+        assert_eq!(unescape("a\r\nb\rc", false), "a\nb\nc");
+        assert_eq!(unescape("a\tb\nc&#10;", true), "a b c\n");
+        assert!(matches!(unescape("plain", false), Cow::Borrowed(_)));
+    }
+}

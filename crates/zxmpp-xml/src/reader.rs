@@ -1,0 +1,879 @@
+//! The incremental stream reader: frames an XMPP stream into its header, stanzas and close.
+
+use std::borrow::Cow;
+
+use quick_xml::errors::{Error as XmlError, SyntaxError};
+use quick_xml::events::Event as XmlEvent;
+
+use crate::attrs::AttrScanner;
+use crate::chars::{check_references, find_invalid_char, split_qname, unescape};
+use crate::config::Config;
+use crate::element::{Binding, Element, Scope, XML_NS, as_str};
+use crate::error::{Error, ErrorKind, Result};
+
+/// The namespace of the stream header and of `stream:features`, `stream:error` (RFC 6120 §4.8.1).
+pub const STREAMS_NS: &str = "http://etherx.jabber.org/streams";
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The outcome of a read that may need more input, as in `httparse`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum Status<T> {
+    /// A complete item.
+    Complete(T),
+    /// The buffer ends inside the next item: append more bytes and call again. Not an error.
+    Partial,
+}
+
+impl<T> Status<T> {
+    /// The complete item, if any.
+    pub fn complete(self) -> Option<T> {
+        match self {
+            Status::Complete(t) => Some(t),
+            Status::Partial => None,
+        }
+    }
+
+    /// Whether more input is needed.
+    #[must_use]
+    pub fn is_partial(&self) -> bool {
+        matches!(self, Status::Partial)
+    }
+}
+
+/// What a [`StreamReader`] found in the stream.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// The stream header, `<stream:stream ...>` (RFC 6120 §4.2).
+    StreamOpen(StreamHeader<'a>),
+    /// A new stream header where a stanza could start: the stream restarts (after SASL or
+    /// STARTTLS, RFC 6120 §4.3.3). Stanzas that follow belong to the new stream.
+    StreamRestart(StreamHeader<'a>),
+    /// A complete top-level element: a stanza, or a stream-level element such as
+    /// `<stream:features/>`.
+    Stanza(Element<'a>),
+    /// The stream's close tag, `</stream:stream>`.
+    StreamClose,
+}
+
+/// A stream header: the unclosed `<stream:stream>` start tag.
+#[derive(Debug, Clone)]
+pub struct StreamHeader<'a> {
+    el: Element<'a>,
+}
+
+impl<'a> StreamHeader<'a> {
+    /// The header's start tag as a view (it has no children: they are the stanzas).
+    #[must_use]
+    pub fn element(&self) -> &Element<'a> {
+        &self.el
+    }
+
+    /// The value of an attribute by qualified name, unescaped.
+    #[must_use]
+    pub fn attr(&self, qname: &str) -> Option<Cow<'a, str>> {
+        self.el.attr(qname)
+    }
+
+    /// The `to` attribute.
+    #[must_use]
+    pub fn to(&self) -> Option<Cow<'a, str>> {
+        self.el.attr("to")
+    }
+
+    /// The `from` attribute.
+    #[must_use]
+    pub fn from(&self) -> Option<Cow<'a, str>> {
+        self.el.attr("from")
+    }
+
+    /// The `id` attribute (the stream id).
+    #[must_use]
+    pub fn id(&self) -> Option<Cow<'a, str>> {
+        self.el.attr("id")
+    }
+
+    /// The `version` attribute (`1.0` for RFC 6120 streams).
+    #[must_use]
+    pub fn version(&self) -> Option<Cow<'a, str>> {
+        self.el.attr("version")
+    }
+
+    /// The `xml:lang` attribute.
+    #[must_use]
+    pub fn lang(&self) -> Option<Cow<'a, str>> {
+        self.el.attr("xml:lang")
+    }
+
+    /// The default namespace of the stream's content (`jabber:client`, `jabber:server`, ...).
+    #[must_use]
+    pub fn content_namespace(&self) -> Cow<'a, str> {
+        self.el.attr("xmlns").unwrap_or(Cow::Borrowed(""))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Stream,
+    Fragments,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Nothing but (maybe) a BOM read: an XML declaration may come.
+    Start,
+    /// After the declaration or whitespace: the header (or first fragment) comes.
+    Prolog,
+    /// Between stanzas.
+    Stream,
+    /// Inside a stanza.
+    Stanza,
+    /// After the stream's close tag.
+    Closed,
+}
+
+/// The namespace context a stream header set up, owned so that the header's bytes can go.
+#[derive(Debug, Clone, Default)]
+struct HeaderInfo {
+    qname: String,
+    default_ns: String,
+    lang: Option<String>,
+    bindings: Vec<Binding>,
+}
+
+/// What `advance` found, as positions (the borrowed event is built from them).
+#[derive(Debug, Clone, Copy)]
+enum Found {
+    Header {
+        start: usize,
+        content: usize,
+        name_len: usize,
+        restart: bool,
+    },
+    Stanza {
+        start: usize,
+        content: usize,
+        end: usize,
+        name_len: usize,
+    },
+    Close,
+}
+
+/// An incremental reader of an XMPP stream (RFC 6120 §4, restricted XML of §11).
+///
+/// The caller owns the buffer: it appends bytes as they arrive, calls [`next`](Self::next) until
+/// it returns [`Status::Partial`], and may then drop the bytes the reader no longer needs with
+/// [`discard`](Self::discard). Between two calls to `discard` the buffer may only grow at its end.
+/// Only the stanza in progress is ever needed, so memory stays bounded by the largest stanza
+/// ([`Config::max_stanza_size`]) plus what the caller appends at once.
+///
+/// Every stanza is checked in full before it is returned: well-formedness, namespaces, the
+/// restrictions of RFC 6120 §11 and the configured limits. After an error the stream cannot go on
+/// (RFC 6120 §4.9.1.1: a stream error closes the stream).
+#[derive(Debug, Clone)]
+pub struct StreamReader {
+    config: Config,
+    mode: Mode,
+    state: State,
+    failed: Option<u64>,
+    /// Stream offset of `buf[0]`.
+    base: u64,
+    /// First byte not yet read into an event.
+    pos: usize,
+    /// `buf[..cut]` ends with a `>`: quick-xml reads up to there.
+    cut: usize,
+    /// `buf[..seen]` has been searched for `>`.
+    seen: usize,
+    /// Set when the last call ended with `Partial`: nothing to do until a new `>` arrives.
+    stalled: bool,
+    /// The buffer's length at the last call, to detect a caller that shrank it.
+    known_len: usize,
+    /// Where the stanza in progress starts, where its content starts, its name's length.
+    stanza: (usize, usize, usize),
+    /// Qualified-name ranges of the open elements of the stanza in progress.
+    open: Vec<(usize, usize)>,
+    /// Prefixes declared inside the stanza in progress: name range and the depth declared at.
+    prefixes: Vec<(usize, usize, usize)>,
+    header: HeaderInfo,
+    /// Scratch: the attribute names of the tag being checked.
+    seen_names: Vec<(usize, usize)>,
+}
+
+impl StreamReader {
+    /// A reader for a stream that starts with a `<stream:stream>` header (TCP, WebSocket framing
+    /// aside).
+    #[must_use]
+    pub fn new(config: Config) -> Self {
+        Self::with_mode(config, Mode::Stream)
+    }
+
+    /// A reader for a sequence of top-level elements with no stream header around them: each
+    /// one is a stanza (BOSH payloads, a file of stanzas). Stanzas see no inherited namespace.
+    #[must_use]
+    pub fn fragments(config: Config) -> Self {
+        Self::with_mode(config, Mode::Fragments)
+    }
+
+    fn with_mode(config: Config, mode: Mode) -> Self {
+        Self {
+            config,
+            mode,
+            state: State::Start,
+            failed: None,
+            base: 0,
+            pos: 0,
+            cut: 0,
+            seen: 0,
+            stalled: false,
+            known_len: 0,
+            stanza: (0, 0, 0),
+            open: Vec::new(),
+            prefixes: Vec::new(),
+            header: HeaderInfo::default(),
+            seen_names: Vec::new(),
+        }
+    }
+
+    /// The reader's limits.
+    #[must_use]
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The stream offset of the first byte not yet returned in an event.
+    #[must_use]
+    pub fn offset(&self) -> u64 {
+        self.base + self.pos as u64
+    }
+
+    /// Whether the stream's close tag has been read.
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        self.state == State::Closed
+    }
+
+    /// Whether the reader is between stanzas (not inside one).
+    #[must_use]
+    pub fn is_between_stanzas(&self) -> bool {
+        self.state != State::Stanza
+    }
+
+    /// Reads the next event from `buf`, which holds the stream's bytes from the last
+    /// [`discard`](Self::discard) (or the start) on.
+    ///
+    /// Returns [`Status::Partial`] when `buf` ends inside the next event; append more bytes and
+    /// call again. Events borrow from `buf`.
+    ///
+    /// # Errors
+    /// Any violation of XML, of RFC 6120's restrictions or of the limits, with its stream offset.
+    /// The reader is then finished: further calls return [`ErrorKind::AlreadyFailed`].
+    pub fn next<'a>(&'a mut self, buf: &'a [u8]) -> Result<Status<Event<'a>>> {
+        if let Some(offset) = self.failed {
+            return Err(Error::new(ErrorKind::AlreadyFailed, offset));
+        }
+        let found = match self.advance(buf) {
+            Ok(Status::Complete(found)) => found,
+            Ok(Status::Partial) => return Ok(Status::Partial),
+            Err(e) => {
+                self.failed = Some(e.offset());
+                return Err(e);
+            }
+        };
+        let base = self.base;
+        Ok(Status::Complete(match found {
+            Found::Header {
+                start,
+                content,
+                name_len,
+                restart,
+            } => {
+                let el = Element::build(
+                    buf,
+                    base,
+                    (start, content, content),
+                    name_len,
+                    &Scope::empty(),
+                );
+                let header = StreamHeader { el };
+                if restart {
+                    Event::StreamRestart(header)
+                } else {
+                    Event::StreamOpen(header)
+                }
+            }
+            Found::Stanza {
+                start,
+                content,
+                end,
+                name_len,
+            } => {
+                let scope = Scope {
+                    default_ns: Cow::Borrowed(self.header.default_ns.as_str()),
+                    lang: self.header.lang.as_deref().map(Cow::Borrowed),
+                    outer: &self.header.bindings,
+                    inner: None,
+                };
+                Event::Stanza(Element::build(
+                    buf,
+                    base,
+                    (start, content, end),
+                    name_len,
+                    &scope,
+                ))
+            }
+            Found::Close => Event::StreamClose,
+        }))
+    }
+
+    /// Tells how many bytes at the front of the buffer the reader no longer needs, and forgets
+    /// them: the caller must remove exactly that many (`buf.drain(..n)`) before the next call.
+    pub fn discard(&mut self) -> usize {
+        let n = if self.state == State::Stanza {
+            self.stanza.0
+        } else {
+            self.pos
+        };
+        self.pos -= n;
+        self.cut = self.cut.saturating_sub(n);
+        self.seen = self.seen.saturating_sub(n);
+        self.known_len = self.known_len.saturating_sub(n);
+        self.stanza.0 = self.stanza.0.saturating_sub(n);
+        self.stanza.1 = self.stanza.1.saturating_sub(n);
+        for o in &mut self.open {
+            o.0 -= n;
+        }
+        for p in &mut self.prefixes {
+            p.0 -= n;
+        }
+        self.base += n as u64;
+        n
+    }
+
+    fn err(&self, kind: ErrorKind, at: usize) -> Error {
+        Error::new(kind, self.base + at as u64)
+    }
+
+    /// Searches the bytes that arrived since the last search for a `>`; returns whether the
+    /// readable region grew.
+    fn refresh_cut(&mut self, buf: &[u8]) -> bool {
+        if self.seen >= buf.len() {
+            return false;
+        }
+        let from = self.seen.max(self.pos);
+        self.seen = buf.len();
+        match buf.get(from..).and_then(|b| memchr::memrchr(b'>', b)) {
+            Some(i) => {
+                self.cut = from + i + 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn partial(&mut self, buf: &[u8]) -> Result<Status<Found>> {
+        self.stalled = true;
+        let (from, limit) = if self.state == State::Stanza {
+            (self.stanza.0, self.config.max_stanza_size)
+        } else {
+            (self.pos, self.config.max_stanza_size)
+        };
+        if buf.len().saturating_sub(from) > limit {
+            return Err(self.err(ErrorKind::StanzaSizeLimit(limit), from));
+        }
+        Ok(Status::Partial)
+    }
+
+    fn advance(&mut self, buf: &[u8]) -> Result<Status<Found>> {
+        if buf.len() < self.known_len {
+            return Err(self.err(ErrorKind::BufferShrunk, self.pos));
+        }
+        self.known_len = buf.len();
+        if self.state == State::Start && self.base == 0 && self.pos == 0 {
+            if buf.starts_with(BOM) {
+                self.pos = BOM.len();
+            } else if buf.len() < BOM.len() && BOM.starts_with(buf) {
+                return Ok(Status::Partial);
+            }
+        }
+        if self.stalled {
+            if !self.refresh_cut(buf) {
+                return self.partial(buf);
+            }
+            self.stalled = false;
+        }
+        loop {
+            if self.cut <= self.pos && !self.refresh_cut(buf) {
+                return self.partial(buf);
+            }
+            let slice_base = self.pos;
+            let slice = buf.get(slice_base..self.cut).unwrap_or_default();
+            let mut reader = quick_xml::Reader::from_reader(slice);
+            let cfg = reader.config_mut();
+            cfg.check_end_names = false;
+            cfg.allow_unmatched_ends = true;
+            cfg.check_comments = false;
+            cfg.expand_empty_elements = false;
+            cfg.trim_text(false);
+            loop {
+                let before = position(&reader);
+                match reader.read_event() {
+                    Ok(XmlEvent::Eof) => {
+                        self.pos = slice_base + before;
+                        break;
+                    }
+                    Ok(event) => {
+                        let end = slice_base + position(&reader);
+                        if let Some(found) = self.on_event(buf, &event, slice_base + before, end)? {
+                            self.pos = end;
+                            return Ok(Status::Complete(found));
+                        }
+                    }
+                    Err(XmlError::Syntax(
+                        SyntaxError::UnclosedTag
+                        | SyntaxError::UnclosedCData
+                        | SyntaxError::UnclosedComment
+                        | SyntaxError::UnclosedPI
+                        | SyntaxError::UnclosedXmlDecl
+                        | SyntaxError::UnclosedDoctype
+                        | SyntaxError::UnclosedSingleQuotedAttributeValue
+                        | SyntaxError::UnclosedDoubleQuotedAttributeValue,
+                    )) => {
+                        // Truncation: the token goes on past what has arrived.
+                        self.pos = slice_base + before;
+                        break;
+                    }
+                    Err(e) => return Err(self.map_error(buf, &e, slice_base + before)),
+                }
+            }
+            if !self.refresh_cut(buf) {
+                return self.partial(buf);
+            }
+        }
+    }
+
+    fn map_error(&self, buf: &[u8], e: &XmlError, at: usize) -> Error {
+        let rest = buf.get(at..self.cut).unwrap_or_default();
+        if let Err(u) = std::str::from_utf8(rest) {
+            return self.err(ErrorKind::InvalidUtf8, at + u.valid_up_to());
+        }
+        let kind = match e {
+            XmlError::IllFormed(quick_xml::errors::IllFormedError::UnclosedReference) => {
+                // Report the offending `&` itself.
+                let amp = memchr::memchr(b'&', rest).unwrap_or(0);
+                return self.err(ErrorKind::InvalidReference, at + amp);
+            }
+            XmlError::Encoding(_) => ErrorKind::InvalidUtf8,
+            _ => ErrorKind::Syntax,
+        };
+        self.err(kind, at)
+    }
+
+    fn on_event(
+        &mut self,
+        buf: &[u8],
+        event: &XmlEvent<'_>,
+        s: usize,
+        e: usize,
+    ) -> Result<Option<Found>> {
+        match event {
+            XmlEvent::Start(t) | XmlEvent::Empty(t) => {
+                let empty = matches!(event, XmlEvent::Empty(_));
+                self.on_start(buf, s, e, t.name().as_ref().len(), empty)
+            }
+            XmlEvent::End(t) => self.on_end(buf, s, e, t.name().as_ref().len()),
+            XmlEvent::Text(_) | XmlEvent::CData(_) | XmlEvent::GeneralRef(_) => {
+                let raw = buf.get(s..e).unwrap_or_default();
+                match self.state {
+                    State::Stanza => {
+                        if let XmlEvent::GeneralRef(_) = event {
+                            check_references(raw).map_err(|(i, k)| self.err(k, s + i))?;
+                        }
+                        Ok(None)
+                    }
+                    _ if matches!(event, XmlEvent::Text(_))
+                        && raw
+                            .iter()
+                            .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) =>
+                    {
+                        if self.state == State::Start {
+                            self.state = State::Prolog;
+                        }
+                        Ok(None)
+                    }
+                    State::Closed => Err(self.err(ErrorKind::DataAfterEnd, s)),
+                    _ if raw.starts_with(BOM) => Err(self.err(ErrorKind::MisplacedBom, s)),
+                    _ => Err(self.err(ErrorKind::TextAtStreamLevel, s)),
+                }
+            }
+            XmlEvent::Decl(_) => {
+                let at_start = self.base + s as u64 == 0
+                    || (self.base == 0 && s == BOM.len() && buf.starts_with(BOM));
+                if self.state == State::Start && at_start {
+                    let raw = buf.get(s..e).unwrap_or_default();
+                    if let Some((i, c)) = find_invalid_char(raw) {
+                        return Err(self.err(ErrorKind::InvalidChar(c), s + i));
+                    }
+                    self.state = State::Prolog;
+                    Ok(None)
+                } else {
+                    Err(self.err(ErrorKind::MisplacedDeclaration, s))
+                }
+            }
+            XmlEvent::DocType(_) => Err(self.err(ErrorKind::Dtd, s)),
+            XmlEvent::Comment(_) => Err(self.err(ErrorKind::Comment, s)),
+            XmlEvent::PI(_) => Err(self.err(ErrorKind::ProcessingInstruction, s)),
+            XmlEvent::Eof => Ok(None),
+        }
+    }
+
+    fn on_start(
+        &mut self,
+        buf: &[u8],
+        s: usize,
+        e: usize,
+        name_len: usize,
+        empty: bool,
+    ) -> Result<Option<Found>> {
+        match self.state {
+            State::Closed => Err(self.err(ErrorKind::DataAfterEnd, s)),
+            State::Stanza => {
+                let depth = self.open.len() + 1;
+                if depth > self.config.max_depth {
+                    return Err(self.err(ErrorKind::DepthLimit(self.config.max_depth), s));
+                }
+                self.check_tag(buf, s, e, name_len, empty, depth)?;
+                if !empty {
+                    self.open.push((s + 1, name_len));
+                }
+                Ok(None)
+            }
+            State::Start | State::Prolog | State::Stream => {
+                let expect_header = self.mode == Mode::Stream && self.state != State::Stream;
+                if self.mode == Mode::Stream
+                    && (expect_header || self.is_stream_header(buf, s, e, name_len))
+                {
+                    return self
+                        .on_header(buf, s, e, name_len, empty, !expect_header)
+                        .map(Some);
+                }
+                if self.config.max_depth == 0 {
+                    return Err(self.err(ErrorKind::DepthLimit(0), s));
+                }
+                self.prefixes.clear();
+                self.check_tag(buf, s, e, name_len, empty, 1)?;
+                self.stanza = (s, e, name_len);
+                if empty {
+                    self.prefixes.clear();
+                    self.state = State::Stream;
+                    return self.finish_stanza(buf, e).map(Some);
+                }
+                self.open.clear();
+                self.open.push((s + 1, name_len));
+                self.state = State::Stanza;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Whether the start tag at `s` is `stream` in the streams namespace, given the current
+    /// header's bindings (a restart) — checked before the tag's own declarations are looked at.
+    fn is_stream_header(&self, buf: &[u8], s: usize, e: usize, name_len: usize) -> bool {
+        let qname = buf.get(s + 1..s + 1 + name_len).unwrap_or_default();
+        match split_qname(qname) {
+            Ok((Some(p), b"stream")) => {
+                let own = self
+                    .header
+                    .bindings
+                    .iter()
+                    .any(|b| b.prefix.as_bytes() == p && b.uri == STREAMS_NS);
+                own || header_declares(attr_region(buf, s, e, name_len, false), p)
+            }
+            Ok((None, b"stream")) => self.header.default_ns == STREAMS_NS,
+            _ => false,
+        }
+    }
+
+    fn on_header(
+        &mut self,
+        buf: &[u8],
+        s: usize,
+        e: usize,
+        name_len: usize,
+        empty: bool,
+        restart: bool,
+    ) -> Result<Found> {
+        let qname = buf.get(s + 1..s + 1 + name_len).unwrap_or_default();
+        if empty {
+            return Err(self.err(
+                ErrorKind::NotAStreamHeader(String::from_utf8_lossy(qname).into_owned()),
+                s,
+            ));
+        }
+        self.prefixes.clear();
+        let info = self.check_tag(buf, s, e, name_len, false, 0)?;
+        // Build the owned context from the header's own declarations.
+        let mut header = HeaderInfo {
+            qname: as_str(qname).to_owned(),
+            ..HeaderInfo::default()
+        };
+        let region = attr_region(buf, s, e, name_len, false);
+        for a in AttrScanner::new(region).flatten() {
+            let value = unescape(as_str(a.value), true).into_owned();
+            match a.name {
+                b"xmlns" => header.default_ns = value,
+                b"xml:lang" => header.lang = Some(value),
+                [b'x', b'm', b'l', b'n', b's', b':', p @ ..] => {
+                    header.bindings.push(Binding {
+                        prefix: as_str(p).to_owned(),
+                        uri: value,
+                    });
+                }
+                _ => {}
+            }
+        }
+        self.prefixes.clear();
+        let ns = match info.prefix {
+            None => header.default_ns.as_str(),
+            Some((ps, pl)) => {
+                let p = as_str(buf.get(ps..ps + pl).unwrap_or_default());
+                header
+                    .bindings
+                    .iter()
+                    .rev()
+                    .find(|b| b.prefix == p)
+                    .map_or("", |b| b.uri.as_str())
+            }
+        };
+        if buf.get(info.local.0..info.local.0 + info.local.1) != Some(b"stream".as_slice())
+            || ns != STREAMS_NS
+        {
+            return Err(self.err(ErrorKind::NotAStreamHeader(header.qname), s));
+        }
+        if let Some((i, c)) = find_invalid_char(buf.get(s..e).unwrap_or_default()) {
+            return Err(self.err(ErrorKind::InvalidChar(c), s + i));
+        }
+        if e - s > self.config.max_stanza_size {
+            return Err(self.err(ErrorKind::StanzaSizeLimit(self.config.max_stanza_size), s));
+        }
+        self.header = header;
+        self.state = State::Stream;
+        Ok(Found::Header {
+            start: s,
+            content: e,
+            name_len,
+            restart,
+        })
+    }
+
+    fn on_end(&mut self, buf: &[u8], s: usize, e: usize, name_len: usize) -> Result<Option<Found>> {
+        let found = buf.get(s + 2..s + 2 + name_len).unwrap_or_default();
+        match self.state {
+            State::Stanza => {
+                let Some((os, ol)) = self.open.pop() else {
+                    return Err(self.err(ErrorKind::UnexpectedEndTag(lossy(found)), s));
+                };
+                let expected = buf.get(os..os + ol).unwrap_or_default();
+                if expected != found {
+                    return Err(self.err(
+                        ErrorKind::MismatchedEndTag {
+                            expected: lossy(expected),
+                            found: lossy(found),
+                        },
+                        s,
+                    ));
+                }
+                let depth = self.open.len();
+                while self.prefixes.last().is_some_and(|p| p.2 > depth) {
+                    self.prefixes.pop();
+                }
+                if depth == 0 {
+                    self.state = State::Stream;
+                    return self.finish_stanza(buf, e).map(Some);
+                }
+                Ok(None)
+            }
+            State::Stream if self.mode == Mode::Stream => {
+                if found != self.header.qname.as_bytes() {
+                    return Err(self.err(
+                        ErrorKind::MismatchedEndTag {
+                            expected: self.header.qname.clone(),
+                            found: lossy(found),
+                        },
+                        s,
+                    ));
+                }
+                self.state = State::Closed;
+                Ok(Some(Found::Close))
+            }
+            State::Closed => Err(self.err(ErrorKind::DataAfterEnd, s)),
+            _ => Err(self.err(ErrorKind::UnexpectedEndTag(lossy(found)), s)),
+        }
+    }
+
+    fn finish_stanza(&mut self, buf: &[u8], end: usize) -> Result<Found> {
+        let (start, content, name_len) = self.stanza;
+        if end - start > self.config.max_stanza_size {
+            return Err(self.err(
+                ErrorKind::StanzaSizeLimit(self.config.max_stanza_size),
+                start,
+            ));
+        }
+        if let Some((i, c)) = find_invalid_char(buf.get(start..end).unwrap_or_default()) {
+            return Err(self.err(ErrorKind::InvalidChar(c), start + i));
+        }
+        self.prefixes.clear();
+        Ok(Found::Stanza {
+            start,
+            content,
+            end,
+            name_len,
+        })
+    }
+
+    /// Whether `prefix` is bound here: inside the stanza, by the header, or `xml`.
+    fn is_bound(&self, buf: &[u8], prefix: &[u8]) -> bool {
+        prefix == b"xml"
+            || self
+                .prefixes
+                .iter()
+                .any(|&(ps, pl, _)| buf.get(ps..ps + pl) == Some(prefix))
+            || self
+                .header
+                .bindings
+                .iter()
+                .any(|b| b.prefix.as_bytes() == prefix)
+    }
+
+    /// Checks a start tag: names, attributes, references, namespace declarations and prefixes;
+    /// records the tag's prefix declarations at `depth`.
+    fn check_tag(
+        &mut self,
+        buf: &[u8],
+        s: usize,
+        e: usize,
+        name_len: usize,
+        empty: bool,
+        depth: usize,
+    ) -> Result<TagInfo> {
+        let name_at = s + 1;
+        let qname = buf.get(name_at..name_at + name_len).unwrap_or_default();
+        let (prefix, local) = split_qname(qname).map_err(|k| self.err(k, name_at))?;
+        let region_at = name_at + name_len;
+        let region = attr_region(buf, s, e, name_len, empty);
+        let mut count = 0usize;
+        let mut decls = 0usize;
+        let mut prefixed_attrs = false;
+        self.seen_names.clear();
+        for attr in AttrScanner::new(region) {
+            let a = attr.map_err(|(i, k)| self.err(k, region_at + i))?;
+            let at = region_at + a.at;
+            count += 1;
+            if count > self.config.max_attributes {
+                return Err(self.err(ErrorKind::AttributeLimit(self.config.max_attributes), at));
+            }
+            let (ap, al) = split_qname(a.name).map_err(|k| self.err(k, at))?;
+            let value_at =
+                at + (a.value.as_ptr() as usize).saturating_sub(a.name.as_ptr() as usize);
+            if let Some(i) = memchr::memchr(b'<', a.value) {
+                return Err(self.err(ErrorKind::LtInAttributeValue, value_at + i));
+            }
+            check_references(a.value).map_err(|(i, k)| self.err(k, value_at + i))?;
+            // Duplicates: compare with the attributes before this one.
+            if self
+                .seen_names
+                .iter()
+                .any(|&(ns, nl)| buf.get(ns..ns + nl) == Some(a.name))
+            {
+                return Err(self.err(ErrorKind::DuplicateAttribute(lossy(a.name)), at));
+            }
+            self.seen_names.push((at, a.name.len()));
+            match (ap, al) {
+                (None, b"xmlns") => {
+                    decls += 1;
+                    let v = unescape(as_str(a.value), true);
+                    if v == XML_NS || v == "http://www.w3.org/2000/xmlns/" {
+                        return Err(self.err(ErrorKind::ReservedNamespace(lossy(a.name)), at));
+                    }
+                }
+                (Some(b"xmlns"), p) => {
+                    decls += 1;
+                    let v = unescape(as_str(a.value), true);
+                    let bad = match p {
+                        b"xmlns" => true,
+                        b"xml" => v != XML_NS,
+                        _ => v.is_empty() || v == XML_NS || v == "http://www.w3.org/2000/xmlns/",
+                    };
+                    if bad {
+                        return Err(self.err(ErrorKind::ReservedNamespace(lossy(a.name)), at));
+                    }
+                    let p_at = at + 6;
+                    self.prefixes.push((p_at, p.len(), depth));
+                }
+                (Some(_), _) => prefixed_attrs = true,
+                (None, _) => {}
+            }
+            if decls > self.config.max_namespace_declarations {
+                return Err(self.err(
+                    ErrorKind::NamespaceDeclarationLimit(self.config.max_namespace_declarations),
+                    at,
+                ));
+            }
+        }
+        if let Some(p) = prefix
+            && (p == b"xmlns" || !self.is_bound(buf, p))
+        {
+            return Err(self.err(ErrorKind::UndeclaredPrefix(lossy(p)), name_at));
+        }
+        if prefixed_attrs {
+            for a in AttrScanner::new(region).flatten() {
+                if let Ok((Some(p), _)) = split_qname(a.name)
+                    && p != b"xmlns"
+                    && !self.is_bound(buf, p)
+                {
+                    return Err(self.err(ErrorKind::UndeclaredPrefix(lossy(p)), region_at + a.at));
+                }
+            }
+        }
+        let local_at = name_at + name_len - local.len();
+        Ok(TagInfo {
+            prefix: prefix.map(|p| (name_at, p.len())),
+            local: (local_at, local.len()),
+        })
+    }
+}
+
+/// What `check_tag` learned about a tag.
+struct TagInfo {
+    /// Range of the prefix, if any.
+    prefix: Option<(usize, usize)>,
+    /// Range of the local name.
+    local: (usize, usize),
+}
+
+fn position(reader: &quick_xml::Reader<&[u8]>) -> usize {
+    usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX)
+}
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// The bytes between a start tag's name and its `>` (or `/>`).
+fn attr_region(buf: &[u8], s: usize, e: usize, name_len: usize, empty: bool) -> &[u8] {
+    let close = if empty {
+        e.saturating_sub(2)
+    } else {
+        e.saturating_sub(1)
+    };
+    buf.get(s + 1 + name_len..close).unwrap_or_default()
+}
+
+/// Whether the attributes `region` declare `xmlns:PREFIX='http://etherx.jabber.org/streams'`.
+fn header_declares(region: &[u8], prefix: &[u8]) -> bool {
+    AttrScanner::new(region).flatten().any(|a| {
+        a.name.strip_prefix(b"xmlns:") == Some(prefix)
+            && unescape(as_str(a.value), true) == STREAMS_NS
+    })
+}
