@@ -728,7 +728,7 @@ impl ClientSession {
             if !self.s.unanswered.is_empty() {
                 return None;
             }
-            return self.last_sent.map(|t| t + polling);
+            return self.last_empty_sent.map(|t| t + polling);
         }
         if self.s.unanswered.len() >= params.hold as usize {
             return None;

@@ -395,6 +395,12 @@ impl CmSession {
         name
     }
 
+    /// The rid of the session creation request.
+    #[must_use]
+    pub fn creation_rid(&self) -> Rid {
+        Rid(self.s.creation_rid)
+    }
+
     /// The session id.
     #[must_use]
     pub fn sid(&self) -> &str {
@@ -495,7 +501,8 @@ impl CmSession {
         let live = self.s.held.iter().find(|h| h.http.is_some());
         match live.and_then(|h| h.since) {
             Some(since) => Some(since + Duration::from_secs(self.s.params.wait.into())),
-            None => Some(self.last_activity + self.inactivity()),
+            None if self.s.out_of_order.is_empty() => Some(self.last_activity + self.inactivity()),
+            None => None,
         }
     }
 
@@ -513,9 +520,9 @@ impl CmSession {
             return;
         }
         self.flush(now);
-        if !self.s.held.iter().any(|h| h.http.is_some())
-            && self.last_activity + self.inactivity() <= now
-        {
+        let holding =
+            self.s.held.iter().any(|h| h.http.is_some()) || !self.s.out_of_order.is_empty();
+        if !holding && self.last_activity + self.inactivity() <= now {
             self.s.held.clear();
             self.close(now, CmTermination::Inactivity);
         }
@@ -609,6 +616,10 @@ impl CmSession {
     }
 
     /// Hands in an HTTP request `http` for this session (its `sid` should match; the caller routes by `sid`).
+    ///
+    /// A copy of the session creation request (no `sid`, the same `rid`) is answered with the cached creation
+    /// response: route a sid-less request whose rid matches [`CmSession::creation_rid`] here rather than creating
+    /// a second session.
     pub fn handle_request(&mut self, now: Instant, http: HttpId, request: &[u8]) {
         let parsed = match Body::parse(request, &self.s.config.limits) {
             Ok(parsed) => parsed,
@@ -623,6 +634,12 @@ impl CmSession {
         };
         let ranges = parsed.payloads;
         let body = parsed.body;
+        let repeated_creation =
+            body.sid.is_none() && body.rid.is_some_and(|rid| rid.get() == self.s.creation_rid);
+        if repeated_creation {
+            self.repeat(now, http, self.s.creation_rid);
+            return;
+        }
         if body.sid.as_deref() != Some(self.s.sid.as_str()) {
             self.respond_error(http, Condition::ItemNotFound);
             return;
@@ -733,6 +750,12 @@ impl CmSession {
                 if let Some(old) = old {
                     self.recoverable(old);
                 }
+                return;
+            }
+            if self.s.params.client_acks && r <= self.s.client_ack {
+                // A late copy of a request whose response the client has acknowledged: nothing is lost, and the
+                // client ignores the answer; do not end the session over it.
+                self.recoverable(http);
                 return;
             }
             // XEP-0124 §14.3: the response is no longer available.
