@@ -262,6 +262,58 @@ impl Client {
         })
     }
 
+    /// Ends the session (XEP-0124 §13) and checks both ends: the server answers the terminate request with
+    /// `<body type='terminate'/>` (no condition), and the session reports [`Termination::Closed`]. Returns the
+    /// server's answer to the terminate request.
+    pub(crate) fn terminate_and_check(&mut self, within: Duration) -> Element {
+        self.session
+            .terminate()
+            .unwrap_or_else(|e| panic!("{}: terminate: {e}", self.name));
+        let why = self.termination(within);
+        // The session may have ended on the answer to an earlier (held) request: collect the terminate
+        // request's own answer too.
+        let deadline = Instant::now() + within;
+        let index = self
+            .exchanges
+            .iter()
+            .rposition(|e| xmpp::parse(&e.sent).attr("type") == Some("terminate"))
+            .unwrap_or_else(|| panic!("{}: no terminate request was sent", self.name));
+        while self.exchanges[index].reply.is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "{}: the terminate request was not answered",
+                self.name
+            );
+            self.step(Duration::from_millis(100));
+        }
+        let ack = match &self.exchanges[index].reply {
+            Some((200, body)) => xmpp::parse(body),
+            other => panic!("{}: terminate answered with {other:?}", self.name),
+        };
+        assert!(
+            ack.is("body", xmpp::NS_HTTPBIND)
+                && ack.attr("type") == Some("terminate")
+                && ack.attr("condition").is_none(),
+            "{}: the server did not acknowledge terminate: {ack:?}",
+            self.name
+        );
+        let others: Vec<String> = self.exchanges[..index]
+            .iter()
+            .filter_map(|e| e.reply.as_ref())
+            .map(|(_, body)| String::from_utf8_lossy(body).into_owned())
+            .filter(|body| body.contains("type='terminate'") || body.contains("type=\"terminate\""))
+            .collect();
+        assert_eq!(
+            why,
+            Termination::Closed,
+            "{}: the server acknowledged terminate ({ack:?}) but the session reported {why:?}; \
+             answers to earlier requests that carried type='terminate': {others:?}",
+            self.name
+        );
+        assert!(self.session.is_terminated());
+        ack
+    }
+
     /// Creates the session, authenticates with SASL PLAIN, restarts the stream and binds a resource; returns
     /// the bound full JID.
     pub(crate) fn log_in(&mut self, user: &str, password: &str, resource: &str) -> String {

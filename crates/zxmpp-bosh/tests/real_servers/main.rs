@@ -112,16 +112,8 @@ fn two_clients_talk(server: &Server, test: &str) {
         "what alice received"
     );
 
-    for client in [&mut alice, &mut bob] {
-        client.session.terminate().expect("terminate");
-        assert_eq!(
-            client.termination(STEP),
-            Termination::Closed,
-            "{}: terminate not acknowledged",
-            client.name
-        );
-        assert!(client.session.is_terminated());
-    }
+    alice.terminate_and_check(STEP);
+    bob.terminate_and_check(STEP);
 }
 
 #[test]
@@ -197,8 +189,7 @@ fn retransmission_gets_the_cached_reply(server: &Server, test: &str) {
         xmpp::is_result(s, "ping-2").then(|| s.clone())
     });
     assert_eq!(pong.attr("to"), Some(jid.as_str()));
-    carol.session.terminate().expect("terminate");
-    assert_eq!(carol.termination(STEP), Termination::Closed);
+    carol.terminate_and_check(STEP);
 }
 
 #[test]
@@ -217,21 +208,7 @@ fn prosody_terminate_is_acknowledged_and_ends_the_session() {
         ClientEvent::Connected(p) => Some(p.clone()),
         _ => None,
     });
-    client.session.terminate().expect("terminate");
-    assert_eq!(client.termination(STEP), Termination::Closed);
-    let terminate = client
-        .exchanges
-        .iter()
-        .find(|e| xmpp::parse(&e.sent).attr("type") == Some("terminate"))
-        .expect("a terminate request was sent");
-    let Some((200, ack)) = &terminate.reply else {
-        panic!("terminate not answered: {:?}", terminate.reply)
-    };
-    let ack = xmpp::parse(ack);
-    assert!(
-        ack.is("body", xmpp::NS_HTTPBIND),
-        "terminate answered with a <body/>: {ack:?}"
-    );
+    client.terminate_and_check(STEP);
 
     let next_rid = client
         .exchanges
@@ -338,8 +315,7 @@ fn ejabberd_key_sequencing_with_newkey_rotation_keeps_the_session_alive() {
         xmpp::is_result(s, "last").then(|| s.clone())
     });
     assert_eq!(pong.attr("to"), Some(jid.as_str()));
-    carol.session.terminate().expect("terminate");
-    assert_eq!(carol.termination(STEP), Termination::Closed);
+    carol.terminate_and_check(STEP);
 }
 
 /// ejabberd checks keys: a request whose key does not hash to the previous one ends the session with
@@ -351,7 +327,7 @@ fn ejabberd_key_sequencing_with_newkey_rotation_keeps_the_session_alive() {
 #[ignore = "needs scripts/ejabberd start (run by scripts/test)"]
 fn ejabberd_wrong_key_ends_the_session_with_item_not_found() {
     let server = Server::ejabberd();
-    let mut client = Client::new("anonymous", &server, |c| c.with_hold(0));
+    let mut client = Client::new("anonymous", &server, |c| c.with_hold(0).with_wait(1));
     client.run_until("the session creation response", STEP, |e| {
         matches!(e, ClientEvent::Connected(_)).then_some(())
     });
