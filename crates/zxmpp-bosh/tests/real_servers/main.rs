@@ -198,6 +198,13 @@ fn prosody_retransmitted_rid_gets_the_cached_reply() {
     retransmission_gets_the_cached_reply(&Server::prosody(), "prosody-retx");
 }
 
+/// The same against ejabberd, which also checks that the resent copy carries the same key.
+#[test]
+#[ignore = "needs scripts/ejabberd start (run by scripts/test)"]
+fn ejabberd_retransmitted_rid_gets_the_cached_reply() {
+    retransmission_gets_the_cached_reply(&Server::ejabberd(), "ejabberd-retx");
+}
+
 /// After terminate is acknowledged, the server no longer knows the sid.
 #[test]
 #[ignore = "needs scripts/prosody start (run by scripts/test)"]
