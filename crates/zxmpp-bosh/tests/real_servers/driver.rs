@@ -12,6 +12,9 @@ use zxmpp_bosh::{ClientConfig, ClientEvent, ClientSession, HttpOutcome, RequestI
 use crate::http::Http;
 use crate::xmpp::{self, Server};
 
+/// Longest life of one client: every wait of a test ends by then, whatever its own bound.
+const LIFETIME: Duration = Duration::from_secs(90);
+
 /// Changes the bytes of a request before they are POSTed.
 type Rewrite = Box<dyn FnOnce(&[u8]) -> Vec<u8>>;
 
@@ -41,6 +44,8 @@ pub(crate) struct Client {
     pub(crate) events: Vec<ClientEvent>,
     /// Events not yet looked at by a `run_until`.
     inbox: VecDeque<ClientEvent>,
+    /// When the client must be done (see [`LIFETIME`]).
+    end_of_life: Instant,
     /// Change the bytes of the next request before they are POSTed (the session is not told).
     rewrite_next: Option<Rewrite>,
     /// Withhold the next 200 reply that carries a payload and report the request as failed instead.
@@ -86,6 +91,7 @@ impl Client {
             exchanges: Vec::new(),
             events: Vec::new(),
             inbox: VecDeque::new(),
+            end_of_life: Instant::now() + LIFETIME,
             rewrite_next: None,
             withhold_next_payload_reply: false,
         }
@@ -162,7 +168,7 @@ impl Client {
         within: Duration,
         mut pick: impl FnMut(&ClientEvent) -> Option<T>,
     ) -> T {
-        let deadline = Instant::now() + within;
+        let deadline = (Instant::now() + within).min(self.end_of_life);
         loop {
             while let Some(event) = self.inbox.pop_front() {
                 if let Some(found) = pick(&event) {
@@ -176,7 +182,11 @@ impl Client {
                 }
             }
             let now = Instant::now();
-            assert!(now < deadline, "{}: no {what} within {within:?}", self.name);
+            assert!(
+                now < deadline,
+                "{}: no {what} within {within:?} (or the client's {LIFETIME:?})",
+                self.name
+            );
             for other in others.iter_mut() {
                 other.step(Duration::ZERO);
             }
@@ -272,7 +282,7 @@ impl Client {
         let why = self.termination(within);
         // The session may have ended on the answer to an earlier (held) request: collect the terminate
         // request's own answer too.
-        let deadline = Instant::now() + within;
+        let deadline = (Instant::now() + within).min(self.end_of_life);
         let index = self
             .exchanges
             .iter()
