@@ -12,8 +12,8 @@
 //! cargo test -p zxmpp-bosh --test real_servers -- --ignored
 //! ```
 //!
-//! Run without the servers' variables, they fail and say how to start them. Each test uses its own accounts
-//! (or none), so that tests running in parallel do not see each other's stanzas.
+//! Run without the servers' variables, they fail and say how to start them. Tests running in parallel on one
+//! server use different accounts or resources and no presence across them, so none sees another's stanzas.
 
 // Test helpers outside #[test] functions panic on purpose: a failed expectation is a failed test.
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
