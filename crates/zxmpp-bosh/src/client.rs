@@ -1149,9 +1149,8 @@ impl ClientSession {
             if see_other && slice.starts_with(b"<uri") {
                 continue;
             }
-            let _ = slice;
             self.s.events.push_back(ClientEvent::Payload(Payload {
-                stream: body.stream.clone().filter(|_| kind != Kind::AddStream),
+                stream: body.stream.clone(),
                 bytes: bytes.slice(range),
                 namespaces: body.namespaces.clone(),
             }));

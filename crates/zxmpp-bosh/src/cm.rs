@@ -851,7 +851,7 @@ impl CmSession {
                 self.s.held.push_back(held);
                 return;
             }
-            if !ranges_empty(&payloads) {
+            if !payloads.is_empty() {
                 self.violation(now, http_or_none, Condition::ItemNotFound);
                 return;
             }
@@ -990,7 +990,6 @@ impl CmSession {
             body.stream = Some(name.clone());
         }
         let mut payloads: Vec<Bytes> = Vec::new();
-        let mut terminate_session = held.terminate;
         if !held.pause && held.added_stream.is_none() && !held.terminate {
             if let Some(announce) = self.s.announce.take() {
                 body.from = announce.from;
@@ -1031,7 +1030,6 @@ impl CmSession {
                         body.stream = Some(stream);
                     }
                     _ => {
-                        terminate_session = true;
                         self.close(now, CmTermination::Upstream(condition));
                     }
                 }
@@ -1041,7 +1039,6 @@ impl CmSession {
             body.kind = Some(BodyType::Terminate);
             self.close(now, CmTermination::ByClient);
         }
-        let _ = terminate_session;
         if payloads.iter().any(|p| p.starts_with(b"<stream:")) {
             body.namespaces
                 .push(("stream".to_owned(), NS_STREAM.to_owned()));
@@ -1081,10 +1078,6 @@ impl CmSession {
             }
         }
     }
-}
-
-fn ranges_empty(payloads: &[Bytes]) -> bool {
-    payloads.is_empty()
 }
 
 fn legacy_status(condition: &Condition) -> u16 {
