@@ -46,6 +46,8 @@ pub(crate) struct Client {
     inbox: VecDeque<ClientEvent>,
     /// When the client must be done (see [`LIFETIME`]).
     end_of_life: Instant,
+    /// How many requests had been sent at the latest [`Client::reload`].
+    pub(crate) reloaded_at: Option<usize>,
     /// Change the bytes of the next request before they are POSTed (the session is not told).
     rewrite_next: Option<Rewrite>,
     /// Withhold the next 200 reply that carries a payload and report the request as failed instead.
@@ -92,6 +94,7 @@ impl Client {
             events: Vec::new(),
             inbox: VecDeque::new(),
             end_of_life: Instant::now() + LIFETIME,
+            reloaded_at: None,
             rewrite_next: None,
             withhold_next_payload_reply: false,
         }
@@ -158,6 +161,18 @@ impl Client {
         pick: impl FnMut(&ClientEvent) -> Option<T>,
     ) -> T {
         self.run_until_with(&mut [], what, within, pick)
+    }
+
+    /// Runs the loop of this client and the `others` for `duration`, leaving their events in their inboxes.
+    pub(crate) fn pump(&mut self, others: &mut [&mut Client], duration: Duration) {
+        let end = Instant::now() + duration;
+        while Instant::now() < end {
+            for other in others.iter_mut() {
+                other.step(Duration::ZERO);
+            }
+            let left = end.saturating_duration_since(Instant::now());
+            self.step(left.min(Duration::from_millis(10)));
+        }
     }
 
     /// [`Client::run_until`] while keeping the `others` moving too (their events wait in their inboxes).
@@ -374,6 +389,23 @@ impl Client {
             (s.attr("id") == Some("bind-1")).then(|| s.clone())
         });
         xmpp::bound_jid(&result).unwrap_or_else(|| panic!("{}: bind failed: {result:?}", self.name))
+    }
+
+    /// Simulates a reload: the session is saved as JSON, everything in memory is dropped (the HTTP requests in
+    /// flight included: their answers are lost), and a new session is restored from the JSON.
+    pub(crate) fn reload(&mut self, server: &Server) {
+        let json = serde_json::to_string(&self.session.snapshot())
+            .unwrap_or_else(|e| panic!("{}: snapshot to JSON: {e}", self.name));
+        eprintln!("{} reload, snapshot: {json}", self.name);
+        let snapshot = serde_json::from_str(&json)
+            .unwrap_or_else(|e| panic!("{}: snapshot from JSON: {e}", self.name));
+        self.session = ClientSession::restore(snapshot, Instant::now())
+            .unwrap_or_else(|e| panic!("{}: restore: {e}", self.name));
+        let timeout =
+            Duration::from_secs(u64::from(self.session.params().map_or(60, |p| p.wait)) + 20);
+        self.http = Http::new(&self.name, &server.bosh, timeout);
+        self.inbox.clear();
+        self.reloaded_at = Some(self.exchanges.len());
     }
 
     /// Requests whose rid was sent more than once, with every copy's bytes and replies.

@@ -128,6 +128,126 @@ fn ejabberd_two_sessions_bind_presence_message_terminate() {
     two_clients_talk(&Server::ejabberd(), "ejabberd-talk");
 }
 
+/// Chat messages with `body` among the payloads `client` received.
+fn count_messages(client: &Client, body: &str) -> usize {
+    client
+        .events
+        .iter()
+        .filter(|e| match e {
+            ClientEvent::Payload(p) => {
+                xmpp::message_body(&xmpp::parse_payload(&p.bytes, &p.namespaces)).as_deref()
+                    == Some(body)
+            }
+            _ => false,
+        })
+        .count()
+}
+
+/// A client reloads in the middle of a conversation (snapshot to JSON, everything in memory dropped, answers in
+/// flight lost, restore): the restored session resends its unanswered requests unchanged and the conversation
+/// goes on, each message arriving exactly once.
+fn reload_mid_conversation(server: &Server, test: &str) {
+    let (res_a, res_b) = (
+        resource(&format!("{test}-a")),
+        resource(&format!("{test}-b")),
+    );
+    let mut alice = Client::new("alice", server, |c| c);
+    let mut bob = Client::new("bob", server, |c| c);
+    let alice_jid = alice.log_in("alice", &server.password, &res_a);
+    let bob_jid = bob.log_in("bob", &server.password, &res_b);
+    alice.send(xmpp::presence());
+    bob.send(xmpp::presence());
+    presence_from(&mut alice, &mut bob, &alice_jid);
+    presence_from(&mut bob, &mut alice, &bob_jid);
+
+    // alice sends and reloads at once: the answers to her requests in flight are lost.
+    let before = format!("{test}: sent just before the reload");
+    alice.send(xmpp::chat(&bob_jid, "before", &before));
+    alice.pump(&mut [&mut bob], Duration::from_millis(20));
+    let in_flight = alice.session.in_flight();
+    assert!(in_flight > 0, "alice has requests in flight at the reload");
+    alice.reload(server);
+
+    let (from, body) = chat_message(&mut bob, &mut alice);
+    assert_eq!(
+        (from.as_str(), body.as_str()),
+        (alice_jid.as_str(), before.as_str())
+    );
+
+    let after = format!("{test}: sent to alice after her reload");
+    bob.send(xmpp::chat(&alice_jid, "after", &after));
+    let (from, body) = chat_message(&mut alice, &mut bob);
+    assert_eq!(
+        (from.as_str(), body.as_str()),
+        (bob_jid.as_str(), after.as_str())
+    );
+
+    let again = format!("{test}: sent by alice after her reload");
+    alice.send(xmpp::chat(&bob_jid, "again", &again));
+    let (_, body) = chat_message(&mut bob, &mut alice);
+    assert_eq!(body, again);
+
+    // Every request unanswered at the reload was sent again with the same rid and bytes.
+    let cut = alice.reloaded_at.expect("reloaded");
+    let (old, new) = alice.exchanges.split_at(cut);
+    let resent: Vec<_> = new
+        .iter()
+        .filter_map(|n| {
+            old.iter()
+                .find(|o| o.id.rid() == n.id.rid())
+                .map(|o| (o, n))
+        })
+        .collect();
+    assert!(
+        !resent.is_empty(),
+        "the restored session resent its unanswered requests"
+    );
+    for (o, n) in &resent {
+        assert_eq!(o.sent, n.sent, "rid {} resent with other bytes", n.id.rid());
+    }
+    let newest_old = old.iter().map(|o| o.id.rid()).max().expect("requests");
+    let first_new = new
+        .iter()
+        .map(|n| n.id.rid())
+        .filter(|r| *r > newest_old)
+        .min();
+    if let Some(first_new) = first_new {
+        assert_eq!(
+            first_new.get(),
+            newest_old.get() + 1,
+            "no rid skipped after the reload"
+        );
+    }
+
+    alice.pump(&mut [&mut bob], Duration::from_millis(300));
+    assert_eq!(
+        count_messages(&bob, &before),
+        1,
+        "bob got the message sent before the reload once"
+    );
+    assert_eq!(
+        count_messages(&alice, &after),
+        1,
+        "alice got the message sent after her reload once"
+    );
+    assert_eq!(count_messages(&bob, &again), 1);
+
+    alice.terminate_and_check(STEP);
+    bob.terminate_and_check(STEP);
+}
+
+#[test]
+#[ignore = "needs scripts/prosody start (run by scripts/test)"]
+fn prosody_session_restored_from_a_snapshot_mid_conversation() {
+    reload_mid_conversation(&Server::prosody(), "prosody-reload");
+}
+
+#[test]
+#[ignore = "needs scripts/ejabberd start (run by scripts/test)"]
+fn ejabberd_session_restored_from_a_snapshot_mid_conversation() {
+    reload_mid_conversation(&Server::ejabberd(), "ejabberd-reload");
+}
+
 /// A reply is lost on the way (the session is told the request failed): the session resends the same rid with
 /// the same bytes, the server answers it with the reply it cached, and the stanza in it arrives exactly once.
 fn retransmission_gets_the_cached_reply(server: &Server, test: &str) {
