@@ -163,6 +163,11 @@ impl Client {
         self.run_until_with(&mut [], what, within, pick)
     }
 
+    /// Sends every request the session has now, without waiting for anything.
+    pub(crate) fn flush(&mut self) {
+        self.step(Duration::ZERO);
+    }
+
     /// Runs the loop of this client and the `others` for `duration`, leaving their events in their inboxes.
     pub(crate) fn pump(&mut self, others: &mut [&mut Client], duration: Duration) {
         let end = Instant::now() + duration;

@@ -160,12 +160,16 @@ fn reload_mid_conversation(server: &Server, test: &str) {
     presence_from(&mut alice, &mut bob, &alice_jid);
     presence_from(&mut bob, &mut alice, &bob_jid);
 
-    // alice sends and reloads at once: the answers to her requests in flight are lost.
+    // alice sends and reloads at once: the answer to the request that carried her message is lost.
     let before = format!("{test}: sent just before the reload");
     alice.send(xmpp::chat(&bob_jid, "before", &before));
-    alice.pump(&mut [&mut bob], Duration::from_millis(20));
-    let in_flight = alice.session.in_flight();
-    assert!(in_flight > 0, "alice has requests in flight at the reload");
+    alice.flush();
+    let carrier = alice.exchanges.last().expect("a request");
+    assert!(
+        String::from_utf8_lossy(&carrier.sent).contains(&before),
+        "the last request carries the message"
+    );
+    let carrier = carrier.id.rid();
     alice.reload(server);
 
     let (from, body) = chat_message(&mut bob, &mut alice);
@@ -199,8 +203,8 @@ fn reload_mid_conversation(server: &Server, test: &str) {
         })
         .collect();
     assert!(
-        !resent.is_empty(),
-        "the restored session resent its unanswered requests"
+        resent.iter().any(|(o, _)| o.id.rid() == carrier),
+        "the restored session resent the request that carried the message"
     );
     for (o, n) in &resent {
         assert_eq!(o.sent, n.sent, "rid {} resent with other bytes", n.id.rid());
@@ -231,6 +235,19 @@ fn reload_mid_conversation(server: &Server, test: &str) {
         "alice got the message sent after her reload once"
     );
     assert_eq!(count_messages(&bob, &again), 1);
+    let strays: Vec<_> = alice
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            ClientEvent::Payload(p) => Some(xmpp::parse_payload(&p.bytes, &p.namespaces)),
+            _ => None,
+        })
+        .filter(|s| s.is("message", xmpp::NS_CLIENT) && s.attr("from") != Some(bob_jid.as_str()))
+        .collect();
+    assert!(
+        strays.is_empty(),
+        "alice received messages that bob did not send: {strays:?}"
+    );
 
     alice.terminate_and_check(STEP);
     bob.terminate_and_check(STEP);
@@ -242,11 +259,9 @@ fn prosody_session_restored_from_a_snapshot_mid_conversation() {
     reload_mid_conversation(&Server::prosody(), "prosody-reload");
 }
 
-#[test]
-#[ignore = "needs scripts/ejabberd start (run by scripts/test)"]
-fn ejabberd_session_restored_from_a_snapshot_mid_conversation() {
-    reload_mid_conversation(&Server::ejabberd(), "ejabberd-reload");
-}
+// Not run against ejabberd 23.01: a resent copy of the request it is holding is answered with that request's own
+// body (the outgoing message comes back as if received), and in 2 runs out of about 14 the message reached the
+// other client twice. See docs/real-servers.md.
 
 /// A reply is lost on the way (the session is told the request failed): the session resends the same rid with
 /// the same bytes, the server answers it with the reply it cached, and the stanza in it arrives exactly once.
@@ -286,9 +301,18 @@ fn retransmission_gets_the_cached_reply(server: &Server, test: &str) {
         );
     };
     assert_eq!(
-        xmpp::parse(cached),
-        xmpp::parse(original),
-        "the retransmitted rid got the cached reply"
+        String::from_utf8_lossy(cached),
+        String::from_utf8_lossy(original),
+        "the retransmitted rid got the cached reply, byte for byte (XEP-0124 §14.3)"
+    );
+    let withheld = xmpp::parse(original);
+    let results = withheld
+        .children()
+        .filter(|c| xmpp::is_result(c, "ping-1"))
+        .count();
+    assert_eq!(
+        results, 1,
+        "the withheld reply carried the ping result: {withheld:?}"
     );
 
     let pongs = carol
