@@ -264,6 +264,47 @@ pub struct Payload {
     pub namespaces: Vec<(String, String)>,
 }
 
+impl Payload {
+    /// The payload as a document of its own: the prefixes declared on the enclosing `<body/>` (e.g. `stream` for
+    /// `<stream:features/>`) are declared on the payload's start tag unless it declares them itself. Without such
+    /// prefixes the bytes are borrowed unchanged.
+    #[must_use]
+    pub fn standalone(&self) -> std::borrow::Cow<'_, [u8]> {
+        let bytes: &[u8] = &self.bytes;
+        let name_end = bytes
+            .iter()
+            .skip(1)
+            .position(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'/' | b'>'))
+            .map(|i| i + 1);
+        let tag_end = bytes.iter().position(|b| *b == b'>').unwrap_or(bytes.len());
+        let start_tag = bytes.get(..tag_end).unwrap_or(bytes);
+        let missing: Vec<&(String, String)> = self
+            .namespaces
+            .iter()
+            .filter(|(prefix, _)| {
+                let decl = format!("xmlns:{prefix}=");
+                !start_tag.windows(decl.len()).any(|w| w == decl.as_bytes())
+            })
+            .collect();
+        let Some(name_end) =
+            name_end.filter(|_| !missing.is_empty() && bytes.first() == Some(&b'<'))
+        else {
+            return std::borrow::Cow::Borrowed(bytes);
+        };
+        let mut out = Vec::with_capacity(bytes.len() + 64);
+        out.extend_from_slice(bytes.get(..name_end).unwrap_or_default());
+        for (prefix, uri) in missing {
+            out.extend_from_slice(b" xmlns:");
+            out.extend_from_slice(prefix.as_bytes());
+            out.extend_from_slice(b"='");
+            out.extend_from_slice(zxmpp_xml::escape_attr(uri).as_bytes());
+            out.push(b'\'');
+        }
+        out.extend_from_slice(bytes.get(name_end..).unwrap_or_default());
+        std::borrow::Cow::Owned(out)
+    }
+}
+
 /// Why a session ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -1023,13 +1064,24 @@ impl ClientSession {
                 self.retry(report.get());
             }
         }
-        drop(parsed);
+        let ParsedBody {
+            body,
+            payloads,
+            uri,
+            ..
+        } = parsed;
         let Some(pending) = self.s.unanswered.remove(&rid) else {
             return;
         };
         self.sent_at.remove(&rid);
-        self.s.answered.insert(rid, (pending.kind, bytes));
-        self.process_in_order(now);
+        if rid == self.s.processed + 1 {
+            // The common case: in order, processed with the parse we already have.
+            self.s.processed = rid;
+            self.process_parsed(now, pending.kind, &bytes, body, payloads, uri);
+            self.process_in_order(now);
+        } else {
+            self.s.answered.insert(rid, (pending.kind, bytes));
+        }
     }
 
     fn process_in_order(&mut self, now: Instant) {
@@ -1058,7 +1110,6 @@ impl ClientSession {
     }
 
     fn process(&mut self, now: Instant, kind: Kind, bytes: &Bytes) {
-        let _ = now;
         let Ok(parsed) = Body::parse(bytes, &self.s.config.limits) else {
             return;
         };
@@ -1068,6 +1119,19 @@ impl ClientSession {
             uri,
             ..
         } = parsed;
+        self.process_parsed(now, kind, bytes, body, payloads, uri);
+    }
+
+    fn process_parsed(
+        &mut self,
+        now: Instant,
+        kind: Kind,
+        bytes: &Bytes,
+        body: Body,
+        payloads: Vec<std::ops::Range<usize>>,
+        uri: Option<String>,
+    ) {
+        let _ = now;
         if kind == Kind::Create {
             if body.is_terminate() {
                 self.finish(Termination::Condition {

@@ -269,6 +269,7 @@ pub struct CmSession {
     closed_at: Option<Instant>,
     inactivity_override: Option<u32>,
     last_empty_arrival: Option<Instant>,
+    last_arrival: Option<Instant>,
     pending_report: Option<(u64, u64)>,
     transmits: VecDeque<CmTransmit>,
 }
@@ -352,6 +353,7 @@ impl CmSession {
             closed_at: None,
             inactivity_override: None,
             last_empty_arrival: None,
+            last_arrival: None,
             pending_report: None,
             transmits: VecDeque::new(),
         };
@@ -470,6 +472,7 @@ impl CmSession {
             closed_at: None,
             inactivity_override: None,
             last_empty_arrival: None,
+            last_arrival: None,
             pending_report: None,
             transmits: VecDeque::new(),
         };
@@ -921,6 +924,17 @@ impl CmSession {
         {
             let polling = Duration::from_secs(self.s.params.polling.into());
             if self.s.last_response_empty && now.saturating_duration_since(previous) < polling {
+                self.violation(now, http_or_none, Condition::PolicyViolation);
+                return;
+            }
+        }
+        // XEP-0124 §11: a full window of requests none of which was answered, the last one empty and arriving
+        // within `polling` of the one before: requests more frequent than permitted.
+        let previous_arrival = self.last_arrival.replace(now);
+        let window_full = r - self.s.last_responded == u64::from(self.s.params.requests);
+        if empty && window_full && self.s.params.polling > 0 {
+            let polling = Duration::from_secs(self.s.params.polling.into());
+            if previous_arrival.is_some_and(|t| now.saturating_duration_since(t) < polling) {
                 self.violation(now, http_or_none, Condition::PolicyViolation);
                 return;
             }

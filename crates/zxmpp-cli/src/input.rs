@@ -6,6 +6,7 @@ use std::path::Path;
 use crate::Failure;
 
 /// Reads all of `path`, or standard input when `path` is `-`.
+#[allow(dead_code)] // used by the commands that read whole files
 pub(crate) fn read_input(path: &Path) -> Result<Vec<u8>, Failure> {
     let mut data = Vec::new();
     if path.as_os_str() == "-" {

@@ -5,6 +5,9 @@
 //! 2 usage error.
 
 mod input;
+mod plist;
+mod typedstream;
+mod xml;
 
 use std::process::ExitCode;
 
@@ -20,8 +23,13 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Prints the version (placeholder until the first command lands).
-    Version,
+    /// XMPP stream tools.
+    #[command(subcommand)]
+    Xml(xml::XmlCommand),
+    /// Converts property lists (binary in CoreFoundation's layout, XML, JSON), like `plutil`.
+    Plist(plist::PlistArgs),
+    /// NSArchiver typedstream archives.
+    Typedstream(typedstream::TypedstreamArgs),
 }
 
 /// Why a command failed; decides the exit status.
@@ -51,10 +59,9 @@ impl Failure {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: Result<(), Failure> = match cli.command {
-        Command::Version => {
-            println!("zxmpp {}", env!("CARGO_PKG_VERSION"));
-            Ok(())
-        }
+        Command::Xml(cmd) => xml::run(cmd),
+        Command::Plist(args) => plist::run(args),
+        Command::Typedstream(args) => typedstream::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

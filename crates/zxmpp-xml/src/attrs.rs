@@ -28,7 +28,7 @@ impl<'a> AttrScanner<'a> {
 
     fn skip_ws(&mut self) {
         while let Some(b) = self.s.get(self.i) {
-            if matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+            if crate::reader::is_ws(*b) {
                 self.i += 1;
             } else {
                 break;
@@ -77,7 +77,8 @@ impl<'a> Iterator for AttrScanner<'a> {
         let Some(len) = self
             .s
             .get(value_start..)
-            .and_then(|rest| memchr::memchr(quote, rest))
+            // Values are short: a plain loop beats a memchr call.
+            .and_then(|rest| rest.iter().position(|&b| b == quote))
         else {
             self.i = self.s.len();
             return Some(Err((at, ErrorKind::MalformedAttribute)));

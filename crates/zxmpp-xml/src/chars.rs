@@ -54,39 +54,91 @@ fn scan_bytes(s: &[u8], from: usize, to: usize) -> Option<(usize, u32)> {
     None
 }
 
-#[inline]
-fn is_name_start_byte(b: u8) -> bool {
-    b.is_ascii_alphabetic() || b == b'_' || b >= 0x80
+/// Byte classes for ASCII names: 2 = may start a name, 1 = may continue one, 0 = neither.
+const ASCII_NAME: [u8; 128] = {
+    let mut t = [0u8; 128];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        t[b] = if c.is_ascii_alphabetic() || c == b'_' {
+            2
+        } else if c.is_ascii_digit() || c == b'-' || c == b'.' {
+            1
+        } else {
+            0
+        };
+        b += 1;
+    }
+    t
+};
+
+/// XML 1.0 (fifth edition) `NameStartChar`, without `:`.
+fn is_name_start_char(c: char) -> bool {
+    matches!(c,
+        'A'..='Z' | '_' | 'a'..='z' | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}' | '\u{F8}'..='\u{2FF}'
+        | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}' | '\u{200C}'..='\u{200D}' | '\u{2070}'..='\u{218F}'
+        | '\u{2C00}'..='\u{2FEF}' | '\u{3001}'..='\u{D7FF}' | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}'
+        | '\u{10000}'..='\u{EFFFF}')
 }
 
-#[inline]
-fn is_name_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.') || b >= 0x80
+/// XML 1.0 (fifth edition) `NameChar`, without `:`.
+fn is_name_char(c: char) -> bool {
+    is_name_start_char(c)
+        || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
 }
 
-/// Checks an NCName (a name without a colon). Non-ASCII characters are accepted as name characters
-/// (XML 1.0 fifth edition allows nearly all of them).
+/// Checks an NCName (a name without a colon).
 fn check_ncname(n: &[u8]) -> bool {
-    match n.split_first() {
-        Some((&first, rest)) => is_name_start_byte(first) && rest.iter().all(|&b| is_name_byte(b)),
-        None => false,
-    }
+    !n.is_empty() && matches!(split_qname(n), Ok((None, _)))
 }
 
-/// Splits a qualified name into prefix and local part, checking both are NCNames.
+/// Splits a qualified name into prefix and local part, checking both are NCNames (XML 1.0 fifth
+/// edition names, Namespaces in XML `QName`).
+///
+/// One pass over the (short) name, ASCII by table; a plain loop beats `memchr` here.
 pub(crate) fn split_qname(q: &[u8]) -> Result<(Option<&[u8]>, &[u8]), ErrorKind> {
-    match memchr::memchr(b':', q) {
-        None if check_ncname(q) => Ok((None, q)),
-        Some(i) => {
-            let (p, l) = (&q[..i], &q[i + 1..]);
-            if check_ncname(p) && check_ncname(l) {
-                Ok((Some(p), l))
+    let mut colon = None;
+    let mut start = true;
+    let mut i = 0;
+    while let Some(&b) = q.get(i) {
+        if b < 0x80 {
+            let class = ASCII_NAME[usize::from(b)];
+            if class == 2 || (class == 1 && !start) {
+                start = false;
+            } else if b == b':' && !start && colon.is_none() {
+                colon = Some(i);
+                start = true;
             } else {
-                Err(ErrorKind::InvalidName)
+                return Err(ErrorKind::InvalidName);
             }
+            i += 1;
+            continue;
         }
-        None => Err(ErrorKind::InvalidName),
+        // Decode the one character starting here; the readers have checked the UTF-8.
+        let end = (i + 4).min(q.len());
+        let c = q.get(i..end).and_then(|s| {
+            let s = match std::str::from_utf8(s) {
+                Ok(s) => s,
+                Err(e) => std::str::from_utf8(&s[..e.valid_up_to()]).unwrap_or_default(),
+            };
+            s.chars().next()
+        });
+        match c {
+            Some(c) if (start && is_name_start_char(c)) || (!start && is_name_char(c)) => {
+                start = false;
+                i += c.len_utf8();
+            }
+            _ => return Err(ErrorKind::InvalidName),
+        }
     }
+    if start {
+        // Empty, or ends with the colon.
+        return Err(ErrorKind::InvalidName);
+    }
+    Ok(match colon {
+        Some(i) => (Some(&q[..i]), &q[i + 1..]),
+        None => (None, q),
+    })
 }
 
 /// Checks the name of a reference (the bytes between `&` and `;`).
@@ -124,6 +176,23 @@ fn resolve_char_ref(digits: &[u8], radix: u32) -> Option<char> {
             .checked_add(char::from(d).to_digit(radix)?)?;
     }
     char::from_u32(v).filter(|&c| is_xml_char(c))
+}
+
+/// Checks an attribute value: no literal `<`, and every `&` starts an allowed reference.
+/// Returns the byte index of the problem.
+pub(crate) fn check_attr_value(raw: &[u8]) -> Result<(), (usize, ErrorKind)> {
+    // Values are short: look at each byte once rather than calling memchr twice.
+    match raw.iter().position(|&b| b == b'<' || b == b'&') {
+        None => Ok(()),
+        Some(i) if raw[i] == b'<' => Err((i, ErrorKind::LtInAttributeValue)),
+        Some(i) => {
+            if let Some(lt) = memchr::memchr(b'<', &raw[i..]) {
+                check_references(&raw[i..i + lt]).map_err(|(j, k)| (i + j, k))?;
+                return Err((i + lt, ErrorKind::LtInAttributeValue));
+            }
+            check_references(&raw[i..]).map_err(|(j, k)| (i + j, k))
+        }
+    }
 }
 
 /// Checks every `&` in `raw` (text or an attribute value) starts a well-formed, allowed reference.
@@ -230,6 +299,32 @@ mod tests {
             Some((8, 0xFFFE))
         );
         assert_eq!(find_invalid_char("\u{FFFD}\u{F000}\t\r\n".as_bytes()), None);
+    }
+
+    #[test]
+    fn names_follow_xml_1_0_fifth_edition() {
+        for ok in [
+            "a",
+            "_x",
+            "stream:stream",
+            "é",
+            "日本",
+            "a-b.c1",
+            "x\u{B7}y",
+            "a\u{FEFF}",
+        ] {
+            assert!(split_qname(ok.as_bytes()).is_ok(), "{ok}");
+        }
+        for bad in [
+            "", "1a", "-a", ":a", "a:", "a:b:c", "a b", "a\u{D7}", "\u{300}a", "a$", "\u{2000}",
+        ] {
+            assert_eq!(
+                split_qname(bad.as_bytes()),
+                Err(ErrorKind::InvalidName),
+                "{bad}"
+            );
+        }
+        assert_eq!(split_qname(b"p:l"), Ok((Some(&b"p"[..]), &b"l"[..])));
     }
 
     #[test]

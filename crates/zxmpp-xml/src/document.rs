@@ -3,7 +3,7 @@
 use crate::config::Config;
 use crate::element::{Element, Scope};
 use crate::error::{Error, ErrorKind, Result};
-use crate::reader::{Event, Status, StreamReader};
+use crate::reader::{Event, Status, StreamReader, is_ws};
 
 /// Reads one complete document — a BOSH `<body/>`, a disco#info `<iq/>` or `<query/>` — with the
 /// same checks as the stream reader, and returns a view of its root element.
@@ -31,7 +31,14 @@ pub fn parse_document<'a>(bytes: &'a [u8], config: &Config) -> Result<Element<'a
     let mut reader = StreamReader::fragments(*config);
     let mut root = None;
     loop {
-        match reader.next(bytes)? {
+        let status = reader.next(bytes).map_err(|e| match e.kind() {
+            // After the root element, stray text is data after the end of the document.
+            ErrorKind::TextAtStreamLevel if root.is_some() => {
+                Error::new(ErrorKind::DataAfterEnd, e.offset())
+            }
+            _ => e,
+        })?;
+        match status {
             Status::Complete(Event::Stanza(el)) => {
                 if root.is_some() {
                     return Err(Error::new(ErrorKind::DataAfterEnd, el.offset()));
@@ -48,10 +55,7 @@ pub fn parse_document<'a>(bytes: &'a [u8], config: &Config) -> Result<Element<'a
         .unwrap_or_default();
     match root {
         Some((range, name_len, content)) => {
-            if !rest
-                .iter()
-                .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
-            {
+            if !rest.iter().all(|&b| is_ws(b)) {
                 return Err(Error::new(ErrorKind::DataAfterEnd, rest_at));
             }
             Ok(Element::build(
@@ -60,13 +64,10 @@ pub fn parse_document<'a>(bytes: &'a [u8], config: &Config) -> Result<Element<'a
                 (range.start, content, range.end),
                 name_len,
                 &Scope::empty(),
+                None,
             ))
         }
-        None if reader.is_between_stanzas()
-            && rest
-                .iter()
-                .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) =>
-        {
+        None if reader.is_between_stanzas() && rest.iter().all(|&b| is_ws(b)) => {
             Err(Error::new(ErrorKind::NoRootElement, bytes.len() as u64))
         }
         None => Err(Error::new(ErrorKind::UnexpectedEof, bytes.len() as u64)),

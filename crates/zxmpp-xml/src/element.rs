@@ -58,6 +58,17 @@ impl<'a> Scope<'a> {
     }
 }
 
+/// What the reader learned about a start tag's namespace-relevant attributes, as ranges
+/// (offset from the tag's `<`, length) of their raw values, so that building the view needs no
+/// second look at the attributes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct KnownDecls {
+    pub(crate) xmlns: Option<(usize, usize)>,
+    pub(crate) lang: Option<(usize, usize)>,
+    /// Whether the tag declares prefixes (then the attributes are read again).
+    pub(crate) prefixed: bool,
+}
+
 /// Converts validated bytes to `&str`; the readers have checked them, so the fallback is unused.
 pub(crate) fn as_str(b: &[u8]) -> &str {
     std::str::from_utf8(b).unwrap_or_default()
@@ -104,6 +115,7 @@ impl<'a> Element<'a> {
         (start, content, end): (usize, usize, usize),
         name_len: usize,
         parent: &Scope<'a>,
+        known: Option<KnownDecls>,
     ) -> Self {
         let qname = as_str(src.get(start + 1..start + 1 + name_len).unwrap_or_default());
         let tag_close = if content == end && src.get(..end).is_some_and(|s| s.ends_with(b"/>")) {
@@ -114,7 +126,25 @@ impl<'a> Element<'a> {
         let attrs = src.get(start + 1 + name_len..tag_close).unwrap_or_default();
         let mut scope = parent.clone();
         let mut inner: Option<Bindings<'a>> = None;
-        for a in AttrScanner::new(attrs).flatten() {
+        let value = |(at, len): (usize, usize)| {
+            unescape(
+                as_str(src.get(start + at..start + at + len).unwrap_or_default()),
+                true,
+            )
+        };
+        let scan = match known {
+            Some(k) if !k.prefixed => {
+                if let Some(v) = k.xmlns {
+                    scope.default_ns = value(v);
+                }
+                if let Some(v) = k.lang {
+                    scope.lang = Some(value(v));
+                }
+                false
+            }
+            _ => true,
+        };
+        for a in AttrScanner::new(if scan { attrs } else { &[] }).flatten() {
             match a.name {
                 b"xmlns" => scope.default_ns = unescape(as_str(a.value), true),
                 [b'x', b'm', b'l', b'n', b's', b':', p @ ..] => {
@@ -277,15 +307,21 @@ impl<'a> Element<'a> {
                 .and_then(memchr_last_lt)
                 .map_or(self.content, |i| self.content + i)
         };
+        // quick-xml drops a BOM at the start of its input; here it is the character U+FEFF.
+        let content = self.src.get(self.content..inner_end).unwrap_or_default();
+        let (skip, lead) = if content.starts_with(b"\xEF\xBB\xBF") {
+            (3, Some(Cow::Borrowed("\u{FEFF}")))
+        } else {
+            (0, None)
+        };
         Nodes {
             src: self.src,
             base: self.base,
-            offset: self.content,
-            reader: quick_xml::Reader::from_reader(
-                self.src.get(self.content..inner_end).unwrap_or_default(),
-            ),
+            offset: self.content + skip,
+            reader: quick_xml::Reader::from_reader(content.get(skip..).unwrap_or_default()),
             scope: self.scope.clone(),
             pending: None,
+            lead,
         }
     }
 
@@ -396,6 +432,8 @@ pub struct Nodes<'a> {
     reader: quick_xml::Reader<&'a [u8]>,
     scope: Scope<'a>,
     pending: Option<Element<'a>>,
+    /// Text that starts the content and that the reader does not see (a leading U+FEFF).
+    lead: Option<Cow<'a, str>>,
 }
 
 impl fmt::Debug for Nodes<'_> {
@@ -437,7 +475,7 @@ impl<'a> Iterator for Nodes<'a> {
         if let Some(el) = self.pending.take() {
             return Some(Node::Element(el));
         }
-        let mut text: Option<Cow<'a, str>> = None;
+        let mut text: Option<Cow<'a, str>> = self.lead.take();
         loop {
             let before = self.pos();
             let event = self.reader.read_event().ok()?;
@@ -456,8 +494,10 @@ impl<'a> Iterator for Nodes<'a> {
                         (before, content, end),
                         name_len,
                         &self.scope,
+                        None,
                     );
-                    match text {
+                    // An empty run (an empty CDATA section) is no character data.
+                    match text.filter(|t| !t.is_empty()) {
                         Some(t) => {
                             self.pending = Some(el);
                             return Some(Node::Text(t));
@@ -478,7 +518,7 @@ impl<'a> Iterator for Nodes<'a> {
                     let _ = c;
                     text = Some(join(text, Cow::Borrowed(as_str(raw))));
                 }
-                XmlEvent::Eof => return text.map(Node::Text),
+                XmlEvent::Eof => return text.filter(|t| !t.is_empty()).map(Node::Text),
                 // Comments, PIs and DTDs were rejected by the reader; ends cannot occur here.
                 _ => {}
             }

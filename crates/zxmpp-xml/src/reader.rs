@@ -6,9 +6,9 @@ use quick_xml::errors::{Error as XmlError, SyntaxError};
 use quick_xml::events::Event as XmlEvent;
 
 use crate::attrs::AttrScanner;
-use crate::chars::{check_references, find_invalid_char, split_qname, unescape};
+use crate::chars::{check_attr_value, check_references, find_invalid_char, split_qname, unescape};
 use crate::config::Config;
-use crate::element::{Binding, Element, Scope, XML_NS, as_str};
+use crate::element::{Binding, Element, KnownDecls, Scope, XML_NS, as_str};
 use crate::error::{Error, ErrorKind, Result};
 
 /// The namespace of the stream header and of `stream:features`, `stream:error` (RFC 6120 §4.8.1).
@@ -143,7 +143,7 @@ struct HeaderInfo {
     bindings: Vec<Binding>,
 }
 
-/// What `advance` found, as positions (the borrowed event is built from them).
+/// What the scan found, as positions (the borrowed event is built from them when delivered).
 #[derive(Debug, Clone, Copy)]
 enum Found {
     Header {
@@ -157,9 +157,68 @@ enum Found {
         content: usize,
         end: usize,
         name_len: usize,
+        decls: KnownDecls,
     },
-    Close,
+    Close {
+        start: usize,
+        end: usize,
+    },
 }
+
+impl Found {
+    fn start(&self) -> usize {
+        match *self {
+            Found::Header { start, .. }
+            | Found::Stanza { start, .. }
+            | Found::Close { start, .. } => start,
+        }
+    }
+
+    fn end(&self) -> usize {
+        match *self {
+            Found::Header { content: end, .. }
+            | Found::Stanza { end, .. }
+            | Found::Close { end, .. } => end,
+        }
+    }
+
+    fn shift(&mut self, n: usize) {
+        match self {
+            Found::Header { start, content, .. } => {
+                *start -= n;
+                *content -= n;
+            }
+            Found::Stanza {
+                start,
+                content,
+                end,
+                ..
+            } => {
+                *start -= n;
+                *content -= n;
+                *end -= n;
+            }
+            Found::Close { start, end } => {
+                *start -= n;
+                *end -= n;
+            }
+        }
+    }
+}
+
+/// What the scan does after a token.
+enum Step {
+    /// Go on reading.
+    Continue,
+    /// An item is complete.
+    Emit(Found),
+    /// Stop before this token (a restart must wait until the queued stanzas of the old stream
+    /// are delivered, since it changes their namespace context).
+    Yield,
+}
+
+/// How many items one scan may queue: bounds the queue whatever the caller appends at once.
+const BATCH: usize = 32;
 
 /// An incremental reader of an XMPP stream (RFC 6120 §4, restricted XML of §11).
 ///
@@ -191,7 +250,7 @@ pub struct StreamReader {
     /// The buffer's length at the last call, to detect a caller that shrank it.
     known_len: usize,
     /// Where the stanza in progress starts, where its content starts, its name's length.
-    stanza: (usize, usize, usize),
+    stanza: (usize, usize, usize, KnownDecls),
     /// Qualified-name ranges of the open elements of the stanza in progress.
     open: Vec<(usize, usize)>,
     /// Prefixes declared inside the stanza in progress: name range and the depth declared at.
@@ -199,6 +258,10 @@ pub struct StreamReader {
     header: HeaderInfo,
     /// Scratch: the attribute names of the tag being checked.
     seen_names: Vec<(usize, usize)>,
+    /// Items scanned but not yet delivered, in order; an error ends the queue.
+    queue: std::collections::VecDeque<Result<Found>>,
+    /// End of the last delivered item.
+    delivered: usize,
 }
 
 impl StreamReader {
@@ -228,11 +291,13 @@ impl StreamReader {
             seen: 0,
             stalled: false,
             known_len: 0,
-            stanza: (0, 0, 0),
+            stanza: (0, 0, 0, KnownDecls::default()),
             open: Vec::new(),
             prefixes: Vec::new(),
             header: HeaderInfo::default(),
             seen_names: Vec::new(),
+            queue: std::collections::VecDeque::new(),
+            delivered: 0,
         }
     }
 
@@ -242,10 +307,10 @@ impl StreamReader {
         &self.config
     }
 
-    /// The stream offset of the first byte not yet returned in an event.
+    /// The stream offset just past the last event returned (0 before the first).
     #[must_use]
     pub fn offset(&self) -> u64 {
-        self.base + self.pos as u64
+        self.base + self.delivered as u64
     }
 
     /// Whether the stream's close tag has been read.
@@ -254,10 +319,11 @@ impl StreamReader {
         self.state == State::Closed
     }
 
-    /// Whether the reader is between stanzas (not inside one).
+    /// Whether everything read so far has been returned and no stanza is in progress: at the
+    /// end of the input, whether the input ended cleanly between stanzas.
     #[must_use]
     pub fn is_between_stanzas(&self) -> bool {
-        self.state != State::Stanza
+        self.state != State::Stanza && self.queue.is_empty()
     }
 
     /// Reads the next event from `buf`, which holds the stream's bytes from the last
@@ -273,14 +339,27 @@ impl StreamReader {
         if let Some(offset) = self.failed {
             return Err(Error::new(ErrorKind::AlreadyFailed, offset));
         }
-        let found = match self.advance(buf) {
-            Ok(Status::Complete(found)) => found,
-            Ok(Status::Partial) => return Ok(Status::Partial),
-            Err(e) => {
+        if buf.len() < self.known_len {
+            let e = self.err(ErrorKind::BufferShrunk, self.pos);
+            self.failed = Some(e.offset());
+            return Err(e);
+        }
+        self.known_len = buf.len();
+        if self.queue.is_empty()
+            && let Err(e) = self.scan(buf)
+        {
+            self.queue.push_back(Err(e));
+        }
+        let found = match self.queue.pop_front() {
+            None => return Ok(Status::Partial),
+            Some(Ok(found)) => found,
+            Some(Err(e)) => {
                 self.failed = Some(e.offset());
+                self.queue.clear();
                 return Err(e);
             }
         };
+        self.delivered = found.end();
         let base = self.base;
         Ok(Status::Complete(match found {
             Found::Header {
@@ -295,6 +374,7 @@ impl StreamReader {
                     (start, content, content),
                     name_len,
                     &Scope::empty(),
+                    None,
                 );
                 let header = StreamHeader { el };
                 if restart {
@@ -308,6 +388,7 @@ impl StreamReader {
                 content,
                 end,
                 name_len,
+                decls,
             } => {
                 let scope = Scope {
                     default_ns: Cow::Borrowed(self.header.default_ns.as_str()),
@@ -321,20 +402,28 @@ impl StreamReader {
                     (start, content, end),
                     name_len,
                     &scope,
+                    Some(decls),
                 ))
             }
-            Found::Close => Event::StreamClose,
+            Found::Close { .. } => Event::StreamClose,
         }))
     }
 
     /// Tells how many bytes at the front of the buffer the reader no longer needs, and forgets
     /// them: the caller must remove exactly that many (`buf.drain(..n)`) before the next call.
     pub fn discard(&mut self) -> usize {
-        let n = if self.state == State::Stanza {
-            self.stanza.0
+        let mut n = if self.state == State::Stanza {
+            self.stanza.0.min(self.pos)
         } else {
             self.pos
         };
+        if let Some(Ok(front)) = self.queue.front() {
+            n = n.min(front.start());
+        }
+        for item in self.queue.iter_mut().flatten() {
+            item.shift(n);
+        }
+        self.delivered = self.delivered.saturating_sub(n);
         self.pos -= n;
         self.cut = self.cut.saturating_sub(n);
         self.seen = self.seen.saturating_sub(n);
@@ -372,29 +461,57 @@ impl StreamReader {
         }
     }
 
-    fn partial(&mut self, buf: &[u8]) -> Result<Status<Found>> {
-        self.stalled = true;
-        let (from, limit) = if self.state == State::Stanza {
-            (self.stanza.0, self.config.max_stanza_size)
+    /// The error for non-whitespace `raw` (at `at`) outside of any stanza, at its first
+    /// non-whitespace byte.
+    fn stray_text(&self, raw: &[u8], at: usize) -> Error {
+        let i = raw.iter().position(|&b| !is_ws(b)).unwrap_or(0);
+        let kind = if self.state == State::Closed {
+            ErrorKind::DataAfterEnd
+        } else if raw.get(i..).is_some_and(|r| r.starts_with(BOM)) {
+            ErrorKind::MisplacedBom
         } else {
-            (self.pos, self.config.max_stanza_size)
+            ErrorKind::TextAtStreamLevel
+        };
+        self.err(kind, at + i)
+    }
+
+    fn partial(&mut self, buf: &[u8]) -> Result<()> {
+        self.stalled = true;
+        if self.state != State::Stanza {
+            // Outside a stanza only whitespace and markup may come: report stray text at once
+            // rather than when the next `>` arrives.
+            let rest = buf.get(self.pos..).unwrap_or_default();
+            if let Some(tail) = rest
+                .iter()
+                .position(|&b| !is_ws(b))
+                .and_then(|i| rest.get(i..))
+                && !tail.starts_with(b"<")
+                && !BOM.starts_with(tail)
+            {
+                return Err(self.stray_text(rest, self.pos));
+            }
+        }
+        let limit = self.config.max_stanza_size;
+        let from = if self.state == State::Stanza {
+            self.stanza.0
+        } else {
+            self.pos
         };
         if buf.len().saturating_sub(from) > limit {
             return Err(self.err(ErrorKind::StanzaSizeLimit(limit), from));
         }
-        Ok(Status::Partial)
+        Ok(())
     }
 
-    fn advance(&mut self, buf: &[u8]) -> Result<Status<Found>> {
-        if buf.len() < self.known_len {
-            return Err(self.err(ErrorKind::BufferShrunk, self.pos));
-        }
-        self.known_len = buf.len();
+    /// Reads ahead from `pos`, queueing what it finds, until the input runs out, a header or
+    /// the close is found, or [`BATCH`] items are queued. One quick-xml reader serves the whole
+    /// scan, so its set-up is paid per call rather than per stanza.
+    fn scan(&mut self, buf: &[u8]) -> Result<()> {
         if self.state == State::Start && self.base == 0 && self.pos == 0 {
             if buf.starts_with(BOM) {
                 self.pos = BOM.len();
             } else if buf.len() < BOM.len() && BOM.starts_with(buf) {
-                return Ok(Status::Partial);
+                return Ok(());
             }
         }
         if self.stalled {
@@ -406,6 +523,15 @@ impl StreamReader {
         loop {
             if self.cut <= self.pos && !self.refresh_cut(buf) {
                 return self.partial(buf);
+            }
+            if buf.get(self.pos..).is_some_and(|b| b.starts_with(BOM)) {
+                // quick-xml drops a BOM at the start of its input: deal with it here. Inside a
+                // stanza it is the character U+FEFF; anywhere else it is out of place.
+                if self.state != State::Stanza {
+                    return Err(self.err(ErrorKind::MisplacedBom, self.pos));
+                }
+                self.pos += BOM.len();
+                continue;
             }
             let slice_base = self.pos;
             let slice = buf.get(slice_base..self.cut).unwrap_or_default();
@@ -425,9 +551,20 @@ impl StreamReader {
                     }
                     Ok(event) => {
                         let end = slice_base + position(&reader);
-                        if let Some(found) = self.on_event(buf, &event, slice_base + before, end)? {
-                            self.pos = end;
-                            return Ok(Status::Complete(found));
+                        match self.on_event(buf, &event, slice_base + before, end)? {
+                            Step::Continue => {}
+                            Step::Emit(found) => {
+                                self.pos = end;
+                                let last = !matches!(found, Found::Stanza { .. });
+                                self.queue.push_back(Ok(found));
+                                if last || self.queue.len() >= BATCH {
+                                    return Ok(());
+                                }
+                            }
+                            Step::Yield => {
+                                self.pos = slice_base + before;
+                                return Ok(());
+                            }
                         }
                     }
                     Err(XmlError::Syntax(
@@ -455,6 +592,11 @@ impl StreamReader {
 
     fn map_error(&self, buf: &[u8], e: &XmlError, at: usize) -> Error {
         let rest = buf.get(at..self.cut).unwrap_or_default();
+        if self.state != State::Stanza && !rest.starts_with(b"<") {
+            // Text where none may be: that is the error, whatever its encoding (as when it is
+            // caught before its end has arrived).
+            return self.stray_text(rest, at);
+        }
         if let Err(u) = std::str::from_utf8(rest) {
             return self.err(ErrorKind::InvalidUtf8, at + u.valid_up_to());
         }
@@ -470,13 +612,7 @@ impl StreamReader {
         self.err(kind, at)
     }
 
-    fn on_event(
-        &mut self,
-        buf: &[u8],
-        event: &XmlEvent<'_>,
-        s: usize,
-        e: usize,
-    ) -> Result<Option<Found>> {
+    fn on_event(&mut self, buf: &[u8], event: &XmlEvent<'_>, s: usize, e: usize) -> Result<Step> {
         match event {
             XmlEvent::Start(t) | XmlEvent::Empty(t) => {
                 let empty = matches!(event, XmlEvent::Empty(_));
@@ -490,21 +626,15 @@ impl StreamReader {
                         if let XmlEvent::GeneralRef(_) = event {
                             check_references(raw).map_err(|(i, k)| self.err(k, s + i))?;
                         }
-                        Ok(None)
+                        Ok(Step::Continue)
                     }
-                    _ if matches!(event, XmlEvent::Text(_))
-                        && raw
-                            .iter()
-                            .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) =>
-                    {
+                    _ if matches!(event, XmlEvent::Text(_)) && raw.iter().all(|&b| is_ws(b)) => {
                         if self.state == State::Start {
                             self.state = State::Prolog;
                         }
-                        Ok(None)
+                        Ok(Step::Continue)
                     }
-                    State::Closed => Err(self.err(ErrorKind::DataAfterEnd, s)),
-                    _ if raw.starts_with(BOM) => Err(self.err(ErrorKind::MisplacedBom, s)),
-                    _ => Err(self.err(ErrorKind::TextAtStreamLevel, s)),
+                    _ => Err(self.stray_text(raw, s)),
                 }
             }
             XmlEvent::Decl(_) => {
@@ -516,7 +646,7 @@ impl StreamReader {
                         return Err(self.err(ErrorKind::InvalidChar(c), s + i));
                     }
                     self.state = State::Prolog;
-                    Ok(None)
+                    Ok(Step::Continue)
                 } else {
                     Err(self.err(ErrorKind::MisplacedDeclaration, s))
                 }
@@ -524,7 +654,7 @@ impl StreamReader {
             XmlEvent::DocType(_) => Err(self.err(ErrorKind::Dtd, s)),
             XmlEvent::Comment(_) => Err(self.err(ErrorKind::Comment, s)),
             XmlEvent::PI(_) => Err(self.err(ErrorKind::ProcessingInstruction, s)),
-            XmlEvent::Eof => Ok(None),
+            XmlEvent::Eof => Ok(Step::Continue),
         }
     }
 
@@ -535,7 +665,7 @@ impl StreamReader {
         e: usize,
         name_len: usize,
         empty: bool,
-    ) -> Result<Option<Found>> {
+    ) -> Result<Step> {
         match self.state {
             State::Closed => Err(self.err(ErrorKind::DataAfterEnd, s)),
             State::Stanza => {
@@ -544,35 +674,43 @@ impl StreamReader {
                     return Err(self.err(ErrorKind::DepthLimit(self.config.max_depth), s));
                 }
                 self.check_tag(buf, s, e, name_len, empty, depth)?;
-                if !empty {
+                if empty {
+                    // An empty element's declarations go out of scope at once.
+                    while self.prefixes.last().is_some_and(|p| p.2 >= depth) {
+                        self.prefixes.pop();
+                    }
+                } else {
                     self.open.push((s + 1, name_len));
                 }
-                Ok(None)
+                Ok(Step::Continue)
             }
             State::Start | State::Prolog | State::Stream => {
                 let expect_header = self.mode == Mode::Stream && self.state != State::Stream;
                 if self.mode == Mode::Stream
                     && (expect_header || self.is_stream_header(buf, s, e, name_len))
                 {
+                    if !self.queue.is_empty() {
+                        return Ok(Step::Yield);
+                    }
                     return self
                         .on_header(buf, s, e, name_len, empty, !expect_header)
-                        .map(Some);
+                        .map(Step::Emit);
                 }
                 if self.config.max_depth == 0 {
                     return Err(self.err(ErrorKind::DepthLimit(0), s));
                 }
                 self.prefixes.clear();
-                self.check_tag(buf, s, e, name_len, empty, 1)?;
-                self.stanza = (s, e, name_len);
+                let info = self.check_tag(buf, s, e, name_len, empty, 1)?;
+                self.stanza = (s, e, name_len, info.decls);
                 if empty {
                     self.prefixes.clear();
                     self.state = State::Stream;
-                    return self.finish_stanza(buf, e).map(Some);
+                    return self.finish_stanza(buf, e).map(Step::Emit);
                 }
                 self.open.clear();
                 self.open.push((s + 1, name_len));
                 self.state = State::Stanza;
-                Ok(None)
+                Ok(Step::Continue)
             }
         }
     }
@@ -667,7 +805,7 @@ impl StreamReader {
         })
     }
 
-    fn on_end(&mut self, buf: &[u8], s: usize, e: usize, name_len: usize) -> Result<Option<Found>> {
+    fn on_end(&mut self, buf: &[u8], s: usize, e: usize, name_len: usize) -> Result<Step> {
         let found = buf.get(s + 2..s + 2 + name_len).unwrap_or_default();
         match self.state {
             State::Stanza => {
@@ -690,9 +828,9 @@ impl StreamReader {
                 }
                 if depth == 0 {
                     self.state = State::Stream;
-                    return self.finish_stanza(buf, e).map(Some);
+                    return self.finish_stanza(buf, e).map(Step::Emit);
                 }
-                Ok(None)
+                Ok(Step::Continue)
             }
             State::Stream if self.mode == Mode::Stream => {
                 if found != self.header.qname.as_bytes() {
@@ -705,7 +843,7 @@ impl StreamReader {
                     ));
                 }
                 self.state = State::Closed;
-                Ok(Some(Found::Close))
+                Ok(Step::Emit(Found::Close { start: s, end: e }))
             }
             State::Closed => Err(self.err(ErrorKind::DataAfterEnd, s)),
             _ => Err(self.err(ErrorKind::UnexpectedEndTag(lossy(found)), s)),
@@ -713,7 +851,7 @@ impl StreamReader {
     }
 
     fn finish_stanza(&mut self, buf: &[u8], end: usize) -> Result<Found> {
-        let (start, content, name_len) = self.stanza;
+        let (start, content, name_len, decls) = self.stanza;
         if end - start > self.config.max_stanza_size {
             return Err(self.err(
                 ErrorKind::StanzaSizeLimit(self.config.max_stanza_size),
@@ -729,6 +867,7 @@ impl StreamReader {
             content,
             end,
             name_len,
+            decls,
         })
     }
 
@@ -765,6 +904,7 @@ impl StreamReader {
         let mut count = 0usize;
         let mut decls = 0usize;
         let mut prefixed_attrs = false;
+        let mut known = KnownDecls::default();
         self.seen_names.clear();
         for attr in AttrScanner::new(region) {
             let a = attr.map_err(|(i, k)| self.err(k, region_at + i))?;
@@ -776,10 +916,7 @@ impl StreamReader {
             let (ap, al) = split_qname(a.name).map_err(|k| self.err(k, at))?;
             let value_at =
                 at + (a.value.as_ptr() as usize).saturating_sub(a.name.as_ptr() as usize);
-            if let Some(i) = memchr::memchr(b'<', a.value) {
-                return Err(self.err(ErrorKind::LtInAttributeValue, value_at + i));
-            }
-            check_references(a.value).map_err(|(i, k)| self.err(k, value_at + i))?;
+            check_attr_value(a.value).map_err(|(i, k)| self.err(k, value_at + i))?;
             // Duplicates: compare with the attributes before this one.
             if self
                 .seen_names
@@ -792,6 +929,7 @@ impl StreamReader {
             match (ap, al) {
                 (None, b"xmlns") => {
                     decls += 1;
+                    known.xmlns = Some((value_at - s, a.value.len()));
                     let v = unescape(as_str(a.value), true);
                     if v == XML_NS || v == "http://www.w3.org/2000/xmlns/" {
                         return Err(self.err(ErrorKind::ReservedNamespace(lossy(a.name)), at));
@@ -799,6 +937,7 @@ impl StreamReader {
                 }
                 (Some(b"xmlns"), p) => {
                     decls += 1;
+                    known.prefixed = true;
                     let v = unescape(as_str(a.value), true);
                     let bad = match p {
                         b"xmlns" => true,
@@ -810,6 +949,10 @@ impl StreamReader {
                     }
                     let p_at = at + 6;
                     self.prefixes.push((p_at, p.len(), depth));
+                }
+                (Some(b"xml"), b"lang") => {
+                    prefixed_attrs = true;
+                    known.lang = Some((value_at - s, a.value.len()));
                 }
                 (Some(_), _) => prefixed_attrs = true,
                 (None, _) => {}
@@ -840,6 +983,7 @@ impl StreamReader {
         Ok(TagInfo {
             prefix: prefix.map(|p| (name_at, p.len())),
             local: (local_at, local.len()),
+            decls: known,
         })
     }
 }
@@ -850,6 +994,13 @@ struct TagInfo {
     prefix: Option<(usize, usize)>,
     /// Range of the local name.
     local: (usize, usize),
+    /// Its namespace-relevant attributes, relative to the tag's start.
+    decls: KnownDecls,
+}
+
+/// XML's `S` production.
+pub(crate) fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
 fn position(reader: &quick_xml::Reader<&[u8]>) -> usize {
