@@ -259,6 +259,7 @@ pub struct Payload {
     /// The stream it belongs to: `None` is the first stream (XEP-0124 §16.5).
     pub stream: Option<String>,
     /// The payload's bytes: one complete element, a zero-copy slice of the response.
+    #[serde(with = "crate::text_bytes")]
     pub bytes: Bytes,
     /// Prefixes declared on the enclosing `<body/>` (e.g. `stream`), needed to parse the payload alone.
     pub namespaces: Vec<(String, String)>,
@@ -382,6 +383,7 @@ pub enum ClientEvent {
 enum Queued {
     Payload {
         stream: Option<String>,
+        #[serde(with = "crate::text_bytes")]
         bytes: Bytes,
     },
     Restart,
@@ -408,6 +410,7 @@ enum Kind {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Pending {
+    #[serde(with = "crate::text_bytes")]
     body: Bytes,
     kind: Kind,
     /// Attempt number of the latest copy sent (0: never sent).
@@ -432,6 +435,14 @@ struct KeyState {
     generation: u64,
 }
 
+/// A response that arrived before a lower rid's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Answered {
+    kind: Kind,
+    #[serde(with = "crate::text_bytes")]
+    bytes: Bytes,
+}
+
 /// The serializable part of a client session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct State {
@@ -445,7 +456,7 @@ struct State {
     processed: u64,
     unanswered: BTreeMap<u64, Pending>,
     /// Responses that arrived before a lower rid's, waiting to be processed in rid order.
-    answered: BTreeMap<u64, (Kind, Bytes)>,
+    answered: BTreeMap<u64, Answered>,
     queue: VecDeque<Queued>,
     keys: Option<KeyState>,
     /// Open streams (names) when the connection manager supports multiple streams.
@@ -725,6 +736,13 @@ impl ClientSession {
     #[must_use]
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
         self.s.events.pop_front()
+    }
+
+    /// How long the client waits for a response before it resends a request (`wait` + margin): give the HTTP
+    /// layer a timeout at least this long, or report [`HttpOutcome::Failed`] when it gives up earlier.
+    #[must_use]
+    pub fn request_timeout(&self) -> Duration {
+        self.timeout_duration()
     }
 
     fn timeout_duration(&self) -> Duration {
@@ -1080,14 +1098,20 @@ impl ClientSession {
             self.process_parsed(now, pending.kind, &bytes, body, payloads, uri);
             self.process_in_order(now);
         } else {
-            self.s.answered.insert(rid, (pending.kind, bytes));
+            self.s.answered.insert(
+                rid,
+                Answered {
+                    kind: pending.kind,
+                    bytes,
+                },
+            );
         }
     }
 
     fn process_in_order(&mut self, now: Instant) {
         while !self.is_terminated() {
             let next = self.s.processed + 1;
-            let Some((kind, bytes)) = self.s.answered.remove(&next) else {
+            let Some(Answered { kind, bytes }) = self.s.answered.remove(&next) else {
                 break;
             };
             self.s.processed = next;

@@ -114,6 +114,7 @@ mod client;
 mod cm;
 mod error;
 pub mod keys;
+mod text_bytes;
 mod types;
 
 /// The HTTP Content-Type of client requests (XEP-0124 §5).
