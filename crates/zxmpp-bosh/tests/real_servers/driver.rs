@@ -80,15 +80,16 @@ impl Client {
         config: impl FnOnce(ClientConfig) -> ClientConfig,
     ) -> Self {
         let config = config(ClientConfig::new(server.domain.clone()).with_wait(10));
-        // Every HTTP request ends well after the session's own timeout (wait + margin) would resend it.
+        let session = ClientSession::new(config, entropy(name), Instant::now());
+        // Every HTTP request ends a little after the session would resend it by itself.
         let http = Http::new(
             name,
             &server.bosh,
-            Duration::from_secs(u64::from(config.wait) + 20),
+            session.request_timeout() + Duration::from_secs(10),
         );
         Self {
             name: name.to_owned(),
-            session: ClientSession::new(config, entropy(name), Instant::now()),
+            session,
             http,
             exchanges: Vec::new(),
             events: Vec::new(),
@@ -406,8 +407,7 @@ impl Client {
             .unwrap_or_else(|e| panic!("{}: snapshot from JSON: {e}", self.name));
         self.session = ClientSession::restore(snapshot, Instant::now())
             .unwrap_or_else(|e| panic!("{}: restore: {e}", self.name));
-        let timeout =
-            Duration::from_secs(u64::from(self.session.params().map_or(60, |p| p.wait)) + 20);
+        let timeout = self.session.request_timeout() + Duration::from_secs(10);
         self.http = Http::new(&self.name, &server.bosh, timeout);
         self.inbox.clear();
         self.reloaded_at = Some(self.exchanges.len());
