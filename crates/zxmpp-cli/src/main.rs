@@ -7,6 +7,7 @@
 mod input;
 mod plist;
 mod typedstream;
+mod vc;
 mod xml;
 
 use std::process::ExitCode;
@@ -30,6 +31,9 @@ enum Command {
     Plist(plist::PlistArgs),
     /// NSArchiver typedstream archives.
     Typedstream(typedstream::TypedstreamArgs),
+    /// iChat AV invitations.
+    #[command(subcommand)]
+    Vc(vc::VcCommand),
 }
 
 /// Why a command failed; decides the exit status.
@@ -62,6 +66,7 @@ fn main() -> ExitCode {
         Command::Xml(cmd) => xml::run(cmd),
         Command::Plist(args) => plist::run(args),
         Command::Typedstream(args) => typedstream::run(args),
+        Command::Vc(cmd) => vc::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
