@@ -996,3 +996,63 @@ fn bosh_features_without_a_header_are_accepted() {
     s.feed(&features_sasl(&["PLAIN"]));
     assert!(s.take().iter().any(|x| x.contains("mechanism='PLAIN'")));
 }
+
+#[test]
+fn a_snapshot_while_enabling_sm_keeps_the_stanzas_sent_meanwhile() {
+    let mut s = Server::new(config());
+    login_plain(&mut s, FEATURES_BIND_SM);
+    answer_bind(&mut s);
+    s.events();
+    // Online for sending, but <enabled/> has not come yet.
+    s.client.send_message(s.now, "romeo@example.net", "meanwhile");
+    s.pump();
+    let snapshot = s.client.snapshot();
+    assert_eq!(snapshot.phase, zxmpp_state::Phase::Negotiating);
+    assert!(snapshot.stream_management.is_none());
+    assert_eq!(snapshot.outbound.iter().filter(|q| q.xml.contains(">meanwhile<")).count(), 1);
+    let client = Client::restore(snapshot, Some("r0m30myr0m30".into()), s.now).unwrap();
+    let mut r = Server::from_client(client, s.now);
+    login_plain(&mut r, FEATURES_BIND_SM);
+    answer_bind(&mut r);
+    assert_eq!(count(&r.take(), ">meanwhile<"), 1);
+}
+
+#[test]
+fn xep0198_an_h_too_high_or_backwards_acknowledges_nothing() {
+    let mut s = Server::new(config());
+    online_sm(&mut s);
+    s.client.send_message(s.now, "romeo@example.net", "one");
+    s.client.send_message(s.now, "romeo@example.net", "two");
+    s.pump();
+    s.feed("<a xmlns='urn:xmpp:sm:3' h='3'/>");
+    assert_eq!(s.client.unacked(), 2);
+    s.feed("<a xmlns='urn:xmpp:sm:3' h='1'/>");
+    assert_eq!(s.client.unacked(), 1);
+    s.feed("<a xmlns='urn:xmpp:sm:3' h='0'/>");
+    assert_eq!(s.client.unacked(), 1);
+    // h counts modulo 2^32 (XEP-0198 §4): wrapping is fine.
+    s.feed("<a xmlns='urn:xmpp:sm:3' h='2'/>");
+    assert_eq!(s.client.unacked(), 0);
+}
+
+#[test]
+fn xep0198_h_wraps_at_2_pow_32() {
+    let mut s = Server::new(config());
+    online_sm(&mut s);
+    for body in ["one", "two", "three"] {
+        s.client.send_message(s.now, "romeo@example.net", body);
+    }
+    s.pump();
+    let mut snapshot = s.client.snapshot();
+    let sm = snapshot.stream_management.as_mut().unwrap();
+    sm.acked = u32::MAX - 1;
+    sm.inbound = u32::MAX;
+    let client = Client::restore(snapshot, Some("r0m30myr0m30".into()), s.now).unwrap();
+    let mut r = Server::from_client(client, s.now);
+    // (2^32 − 2) + 3 = 1 (mod 2^32).
+    r.feed("<a xmlns='urn:xmpp:sm:3' h='1'/>");
+    assert_eq!(r.client.unacked(), 0);
+    r.feed("<message xmlns='jabber:client' from='romeo@example.net'><body>x</body></message>");
+    r.feed("<r xmlns='urn:xmpp:sm:3'/>");
+    assert_eq!(r.take(), ["<a xmlns='urn:xmpp:sm:3' h='0'/>"]);
+}
