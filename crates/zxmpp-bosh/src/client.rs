@@ -259,9 +259,51 @@ pub struct Payload {
     /// The stream it belongs to: `None` is the first stream (XEP-0124 §16.5).
     pub stream: Option<String>,
     /// The payload's bytes: one complete element, a zero-copy slice of the response.
+    #[serde(with = "crate::text_bytes")]
     pub bytes: Bytes,
     /// Prefixes declared on the enclosing `<body/>` (e.g. `stream`), needed to parse the payload alone.
     pub namespaces: Vec<(String, String)>,
+}
+
+impl Payload {
+    /// The payload as a document of its own: the prefixes declared on the enclosing `<body/>` (e.g. `stream` for
+    /// `<stream:features/>`) are declared on the payload's start tag unless it declares them itself. Without such
+    /// prefixes the bytes are borrowed unchanged.
+    #[must_use]
+    pub fn standalone(&self) -> std::borrow::Cow<'_, [u8]> {
+        let bytes: &[u8] = &self.bytes;
+        let name_end = bytes
+            .iter()
+            .skip(1)
+            .position(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'/' | b'>'))
+            .map(|i| i + 1);
+        let tag_end = bytes.iter().position(|b| *b == b'>').unwrap_or(bytes.len());
+        let start_tag = bytes.get(..tag_end).unwrap_or(bytes);
+        let missing: Vec<&(String, String)> = self
+            .namespaces
+            .iter()
+            .filter(|(prefix, _)| {
+                let decl = format!("xmlns:{prefix}=");
+                !start_tag.windows(decl.len()).any(|w| w == decl.as_bytes())
+            })
+            .collect();
+        let Some(name_end) =
+            name_end.filter(|_| !missing.is_empty() && bytes.first() == Some(&b'<'))
+        else {
+            return std::borrow::Cow::Borrowed(bytes);
+        };
+        let mut out = Vec::with_capacity(bytes.len() + 64);
+        out.extend_from_slice(bytes.get(..name_end).unwrap_or_default());
+        for (prefix, uri) in missing {
+            out.extend_from_slice(b" xmlns:");
+            out.extend_from_slice(prefix.as_bytes());
+            out.extend_from_slice(b"='");
+            out.extend_from_slice(zxmpp_xml::escape_attr(uri).as_bytes());
+            out.push(b'\'');
+        }
+        out.extend_from_slice(bytes.get(name_end..).unwrap_or_default());
+        std::borrow::Cow::Owned(out)
+    }
 }
 
 /// Why a session ended.
@@ -341,6 +383,7 @@ pub enum ClientEvent {
 enum Queued {
     Payload {
         stream: Option<String>,
+        #[serde(with = "crate::text_bytes")]
         bytes: Bytes,
     },
     Restart,
@@ -367,6 +410,7 @@ enum Kind {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Pending {
+    #[serde(with = "crate::text_bytes")]
     body: Bytes,
     kind: Kind,
     /// Attempt number of the latest copy sent (0: never sent).
@@ -380,6 +424,8 @@ struct Pending {
 enum Phase {
     Creating,
     Active,
+    /// A pause request is out: no new request until it is answered.
+    Pausing,
     Paused(u32),
     Terminating,
     Terminated,
@@ -389,6 +435,14 @@ enum Phase {
 struct KeyState {
     chain: KeyChain,
     generation: u64,
+}
+
+/// A response that arrived before a lower rid's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Answered {
+    kind: Kind,
+    #[serde(with = "crate::text_bytes")]
+    bytes: Bytes,
 }
 
 /// The serializable part of a client session.
@@ -404,7 +458,7 @@ struct State {
     processed: u64,
     unanswered: BTreeMap<u64, Pending>,
     /// Responses that arrived before a lower rid's, waiting to be processed in rid order.
-    answered: BTreeMap<u64, (Kind, Bytes)>,
+    answered: BTreeMap<u64, Answered>,
     queue: VecDeque<Queued>,
     keys: Option<KeyState>,
     /// Open streams (names) when the connection manager supports multiple streams.
@@ -686,6 +740,13 @@ impl ClientSession {
         self.s.events.pop_front()
     }
 
+    /// How long the client waits for a response before it resends a request (`wait` + margin): give the HTTP
+    /// layer a timeout at least this long, or report [`HttpOutcome::Failed`] when it gives up earlier.
+    #[must_use]
+    pub fn request_timeout(&self) -> Duration {
+        self.timeout_duration()
+    }
+
     fn timeout_duration(&self) -> Duration {
         let wait = self
             .s
@@ -792,8 +853,9 @@ impl ClientSession {
             attempt: pending.attempt,
         };
         let body = pending.body.clone();
-        if pending.empty {
-            self.last_empty_sent = Some(now);
+        if pending.attempt == 1 {
+            // §12: only consecutive empty requests must be `polling` apart.
+            self.last_empty_sent = pending.empty.then_some(now);
         }
         self.last_sent = Some(now);
         self.sent_at.insert(rid_value, now);
@@ -953,6 +1015,9 @@ impl ClientSession {
         if matches!(kind, Kind::Terminate(None)) {
             self.s.phase = Phase::Terminating;
         }
+        if matches!(kind, Kind::Pause(_)) {
+            self.s.phase = Phase::Pausing;
+        }
         self.s.unanswered.insert(
             rid.get(),
             Pending {
@@ -1023,19 +1088,36 @@ impl ClientSession {
                 self.retry(report.get());
             }
         }
-        drop(parsed);
+        let ParsedBody {
+            body,
+            payloads,
+            uri,
+            ..
+        } = parsed;
         let Some(pending) = self.s.unanswered.remove(&rid) else {
             return;
         };
         self.sent_at.remove(&rid);
-        self.s.answered.insert(rid, (pending.kind, bytes));
-        self.process_in_order(now);
+        if rid == self.s.processed + 1 {
+            // The common case: in order, processed with the parse we already have.
+            self.s.processed = rid;
+            self.process_parsed(now, pending.kind, &bytes, body, payloads, uri);
+            self.process_in_order(now);
+        } else {
+            self.s.answered.insert(
+                rid,
+                Answered {
+                    kind: pending.kind,
+                    bytes,
+                },
+            );
+        }
     }
 
     fn process_in_order(&mut self, now: Instant) {
         while !self.is_terminated() {
             let next = self.s.processed + 1;
-            let Some((kind, bytes)) = self.s.answered.remove(&next) else {
+            let Some(Answered { kind, bytes }) = self.s.answered.remove(&next) else {
                 break;
             };
             self.s.processed = next;
@@ -1058,7 +1140,6 @@ impl ClientSession {
     }
 
     fn process(&mut self, now: Instant, kind: Kind, bytes: &Bytes) {
-        let _ = now;
         let Ok(parsed) = Body::parse(bytes, &self.s.config.limits) else {
             return;
         };
@@ -1068,6 +1149,19 @@ impl ClientSession {
             uri,
             ..
         } = parsed;
+        self.process_parsed(now, kind, bytes, body, payloads, uri);
+    }
+
+    fn process_parsed(
+        &mut self,
+        now: Instant,
+        kind: Kind,
+        bytes: &Bytes,
+        body: Body,
+        payloads: Vec<std::ops::Range<usize>>,
+        uri: Option<String>,
+    ) {
+        let _ = now;
         if kind == Kind::Create {
             if body.is_terminate() {
                 self.finish(Termination::Condition {
@@ -1084,11 +1178,14 @@ impl ClientSession {
                 .hold
                 .unwrap_or(self.s.config.hold)
                 .min(self.s.config.hold);
+            let requests = body.requests.unwrap_or(hold + 1).max(1);
+            // `requests='1'` asks for a polling session (XEP-0124 §12): nothing may wait at the connection manager.
+            let hold = hold.min(requests - 1);
             let params = SessionParams {
                 sid,
                 wait: wait.min(self.s.config.wait),
                 hold,
-                requests: body.requests.unwrap_or(hold + 1).max(1),
+                requests,
                 polling: body.polling.unwrap_or(0),
                 inactivity: body.inactivity,
                 maxpause: body.maxpause,
@@ -1141,6 +1238,10 @@ impl ClientSession {
                 from: body.from.clone(),
             });
         }
+        if !payloads.is_empty() {
+            // An answer with payloads: polling again at once is not "too frequent" (§12).
+            self.last_empty_sent = None;
+        }
         let see_other = body.condition == Some(Condition::SeeOtherUri);
         for range in payloads {
             let Some(slice) = bytes.get(range.clone()) else {
@@ -1149,9 +1250,8 @@ impl ClientSession {
             if see_other && slice.starts_with(b"<uri") {
                 continue;
             }
-            let _ = slice;
             self.s.events.push_back(ClientEvent::Payload(Payload {
-                stream: body.stream.clone().filter(|_| kind != Kind::AddStream),
+                stream: body.stream.clone(),
                 bytes: bytes.slice(range),
                 namespaces: body.namespaces.clone(),
             }));
@@ -1193,7 +1293,7 @@ impl ClientSession {
                 }
             }
             Kind::Pause(secs) => {
-                if self.s.phase == Phase::Active {
+                if self.s.phase == Phase::Pausing {
                     self.s.phase = Phase::Paused(secs);
                     self.s.events.push_back(ClientEvent::Paused { secs });
                 }

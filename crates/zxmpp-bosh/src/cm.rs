@@ -269,6 +269,7 @@ pub struct CmSession {
     closed_at: Option<Instant>,
     inactivity_override: Option<u32>,
     last_empty_arrival: Option<Instant>,
+    last_arrival: Option<Instant>,
     pending_report: Option<(u64, u64)>,
     transmits: VecDeque<CmTransmit>,
 }
@@ -352,6 +353,7 @@ impl CmSession {
             closed_at: None,
             inactivity_override: None,
             last_empty_arrival: None,
+            last_arrival: None,
             pending_report: None,
             transmits: VecDeque::new(),
         };
@@ -470,6 +472,7 @@ impl CmSession {
             closed_at: None,
             inactivity_override: None,
             last_empty_arrival: None,
+            last_arrival: None,
             pending_report: None,
             transmits: VecDeque::new(),
         };
@@ -591,8 +594,10 @@ impl CmSession {
         });
     }
 
-    fn violation(&mut self, now: Instant, http: HttpId, condition: Condition) {
-        self.respond_error(http, condition.clone());
+    fn violation(&mut self, now: Instant, http: impl Into<Option<HttpId>>, condition: Condition) {
+        if let Some(http) = http.into() {
+            self.respond_error(http, condition.clone());
+        }
         let held: Vec<HttpId> = self.s.held.iter().filter_map(|h| h.http).collect();
         for other in held {
             self.respond_error(other, condition.clone());
@@ -703,7 +708,7 @@ impl CmSession {
                     self.process(now, next, http, body, ranges, &bytes);
                 }
                 Err(_) => {
-                    self.violation(now, http.unwrap_or(HttpId(u64::MAX)), Condition::BadRequest);
+                    self.violation(now, http, Condition::BadRequest);
                 }
             }
         }
@@ -774,7 +779,6 @@ impl CmSession {
         ranges: Vec<Range<usize>>,
         bytes: &Bytes,
     ) {
-        let http_or_none = http.unwrap_or(HttpId(u64::MAX));
         // Key sequencing (XEP-0124 §15.4).
         if self.s.config.check_keys {
             if let Some(previous) = &self.s.last_key
@@ -783,7 +787,7 @@ impl CmSession {
                     .as_deref()
                     .is_some_and(|key| verify_key(key, previous))
             {
-                self.violation(now, http_or_none, Condition::ItemNotFound);
+                self.violation(now, http, Condition::ItemNotFound);
                 return;
             }
             if body.newkey.is_some() || body.key.is_some() {
@@ -851,8 +855,8 @@ impl CmSession {
                 self.s.held.push_back(held);
                 return;
             }
-            if !ranges_empty(&payloads) {
-                self.violation(now, http_or_none, Condition::ItemNotFound);
+            if !payloads.is_empty() {
+                self.violation(now, http, Condition::ItemNotFound);
                 return;
             }
         }
@@ -921,7 +925,18 @@ impl CmSession {
         {
             let polling = Duration::from_secs(self.s.params.polling.into());
             if self.s.last_response_empty && now.saturating_duration_since(previous) < polling {
-                self.violation(now, http_or_none, Condition::PolicyViolation);
+                self.violation(now, http, Condition::PolicyViolation);
+                return;
+            }
+        }
+        // XEP-0124 §11: a full window of requests none of which was answered, the last one empty and arriving
+        // within `polling` of the one before: requests more frequent than permitted.
+        let previous_arrival = self.last_arrival.replace(now);
+        let window_full = r - self.s.last_responded == u64::from(self.s.params.requests);
+        if empty && window_full && self.s.params.polling > 0 {
+            let polling = Duration::from_secs(self.s.params.polling.into());
+            if previous_arrival.is_some_and(|t| now.saturating_duration_since(t) < polling) {
+                self.violation(now, http, Condition::PolicyViolation);
                 return;
             }
         }
@@ -990,7 +1005,6 @@ impl CmSession {
             body.stream = Some(name.clone());
         }
         let mut payloads: Vec<Bytes> = Vec::new();
-        let mut terminate_session = held.terminate;
         if !held.pause && held.added_stream.is_none() && !held.terminate {
             if let Some(announce) = self.s.announce.take() {
                 body.from = announce.from;
@@ -1031,7 +1045,6 @@ impl CmSession {
                         body.stream = Some(stream);
                     }
                     _ => {
-                        terminate_session = true;
                         self.close(now, CmTermination::Upstream(condition));
                     }
                 }
@@ -1041,7 +1054,6 @@ impl CmSession {
             body.kind = Some(BodyType::Terminate);
             self.close(now, CmTermination::ByClient);
         }
-        let _ = terminate_session;
         if payloads.iter().any(|p| p.starts_with(b"<stream:")) {
             body.namespaces
                 .push(("stream".to_owned(), NS_STREAM.to_owned()));
@@ -1081,10 +1093,6 @@ impl CmSession {
             }
         }
     }
-}
-
-fn ranges_empty(payloads: &[Bytes]) -> bool {
-    payloads.is_empty()
 }
 
 fn legacy_status(condition: &Condition) -> u16 {

@@ -4,6 +4,8 @@
 
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+
 use zxmpp_bosh::{
     Body, BodyType, ClientConfig, ClientEvent, ClientSession, Condition, Error, HttpOutcome,
     Limits, Rid, Termination, Transmit,
@@ -280,8 +282,47 @@ fn xep0124_12_polling_session() {
         "not before `polling` seconds"
     );
     assert_eq!(client.poll_timeout(), Some(now + Duration::from_secs(5)));
-    assert!(client.poll_transmit(now + Duration::from_secs(5)).is_some());
-    // Payloads do not wait for the polling interval.
+    let p2 = client.poll_transmit(now + Duration::from_secs(5)).unwrap();
+    // An answer with a payload: the next poll may go at once.
+    let t5 = now + Duration::from_secs(5);
+    client.handle_response(t5, p2.id, ok(&format!("<body {NS}><m/></body>")));
+    let p3 = client.poll_transmit(t5).unwrap();
+    client.handle_response(t5, p3.id, empty());
+    assert!(
+        client.poll_transmit(t5).is_none(),
+        "two empty answers in a row: wait again"
+    );
+    // Payloads do not wait for the polling interval, and after a payload request an empty poll may follow at once.
+    client.send(&b"<a/>"[..]).unwrap();
+    let data = client.poll_transmit(t5).unwrap();
+    client.handle_response(t5, data.id, empty());
+    assert!(client.poll_transmit(t5).is_some());
+}
+
+#[test]
+fn xep0124_12_requests_one_means_polling() {
+    let now = Instant::now();
+    let mut client = ClientSession::new(ClientConfig::new("x").with_keys(false), [9; 32], now);
+    let t = client.poll_transmit(now).unwrap();
+    client.handle_response(
+        now,
+        t.id,
+        ok(&format!(
+            "<body sid='S' wait='60' requests='1' hold='1' polling='5' {NS}/>"
+        )),
+    );
+    assert_eq!(client.params().unwrap().hold, 0);
+    let p1 = client.poll_transmit(now).unwrap();
+    client.handle_response(now, p1.id, empty());
+    // No request is left waiting at the connection manager, so a payload goes out at once.
+    client.send(&b"<a/>"[..]).unwrap();
+    assert!(
+        client
+            .poll_transmit(now)
+            .unwrap()
+            .body
+            .ends_with(b"<a/></body>")
+    );
 }
 
 #[test]
@@ -318,4 +359,27 @@ fn stale_copies_are_ignored() {
         .filter(|e| matches!(e, ClientEvent::Payload(_)))
         .count();
     assert_eq!(payloads, 1, "a duplicated response is processed once");
+}
+
+#[test]
+fn snapshot_keeps_xml_as_text_and_other_bytes_exactly() {
+    let now = Instant::now();
+    let mut client = connect(ClientConfig::new("x"), "", now);
+    assert_eq!(client.request_timeout(), Duration::from_secs(70));
+    client.send(&b"<m>caf\xc3\xa9</m>"[..]).unwrap();
+    client.send(&b"<bad>\xff</bad>"[..]).unwrap();
+    let json = serde_json::to_string(&client.snapshot()).unwrap();
+    assert!(
+        json.contains("<m>caf\u{e9}</m>"),
+        "XML is stored as text: {json}"
+    );
+    let mut restored = ClientSession::restore(serde_json::from_str(&json).unwrap(), now).unwrap();
+    let a: Vec<Bytes> = std::iter::from_fn(|| restored.poll_transmit(now))
+        .map(|t| t.body)
+        .collect();
+    let b: Vec<Bytes> = std::iter::from_fn(|| client.poll_transmit(now))
+        .map(|t| t.body)
+        .collect();
+    assert_eq!(a, b);
+    assert!(a.iter().any(|body| body.windows(3).any(|w| w == b"\xff</")));
 }

@@ -6,6 +6,9 @@
 
 mod caps;
 mod input;
+mod plist;
+mod typedstream;
+mod vc;
 mod xml;
 
 use std::process::ExitCode;
@@ -27,6 +30,13 @@ enum Command {
     Xml(xml::XmlCommand),
     /// Entity capabilities: `zxmpp caps ver [FILE|-] [--hash ALGO] [--xep0390]`.
     Caps(caps::CapsArgs),
+    /// Converts property lists (binary in CoreFoundation's layout, XML, JSON), like `plutil`.
+    Plist(plist::PlistArgs),
+    /// NSArchiver typedstream archives.
+    Typedstream(typedstream::TypedstreamArgs),
+    /// iChat AV invitations.
+    #[command(subcommand)]
+    Vc(vc::VcCommand),
 }
 
 /// Why a command failed; decides the exit status.
@@ -58,6 +68,9 @@ fn main() -> ExitCode {
     let result: Result<(), Failure> = match cli.command {
         Command::Xml(cmd) => xml::run(cmd),
         Command::Caps(args) => caps::run(args),
+        Command::Plist(args) => plist::run(args),
+        Command::Typedstream(args) => typedstream::run(args),
+        Command::Vc(cmd) => vc::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
