@@ -1004,12 +1004,20 @@ fn a_snapshot_while_enabling_sm_keeps_the_stanzas_sent_meanwhile() {
     answer_bind(&mut s);
     s.events();
     // Online for sending, but <enabled/> has not come yet.
-    s.client.send_message(s.now, "romeo@example.net", "meanwhile");
+    s.client
+        .send_message(s.now, "romeo@example.net", "meanwhile");
     s.pump();
     let snapshot = s.client.snapshot();
     assert_eq!(snapshot.phase, zxmpp_state::Phase::Negotiating);
     assert!(snapshot.stream_management.is_none());
-    assert_eq!(snapshot.outbound.iter().filter(|q| q.xml.contains(">meanwhile<")).count(), 1);
+    assert_eq!(
+        snapshot
+            .outbound
+            .iter()
+            .filter(|q| q.xml.contains(">meanwhile<"))
+            .count(),
+        1
+    );
     let client = Client::restore(snapshot, Some("r0m30myr0m30".into()), s.now).unwrap();
     let mut r = Server::from_client(client, s.now);
     login_plain(&mut r, FEATURES_BIND_SM);
