@@ -1064,3 +1064,111 @@ fn xep0198_h_wraps_at_2_pow_32() {
     r.feed("<r xmlns='urn:xmpp:sm:3'/>");
     assert_eq!(r.take(), ["<a xmlns='urn:xmpp:sm:3' h='0'/>"]);
 }
+
+mod exactly_once {
+    //! A property: whatever the interleaving of sends, acknowledgements and connection losses (each losing an
+    //! arbitrary tail of what was in flight), the server ends up with every message exactly once, in order.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Send(u8),
+        /// The network delivers this many of the in-flight stanzas.
+        Deliver(u8),
+        /// The server acknowledges what it has.
+        Ack,
+        /// The server asks for an acknowledgement.
+        Request,
+        /// The connection breaks after delivering this many in-flight stanzas; the rest is lost.
+        Break(u8),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            3 => (1u8..4).prop_map(Op::Send),
+            3 => (0u8..6).prop_map(Op::Deliver),
+            1 => Just(Op::Ack),
+            1 => Just(Op::Request),
+            1 => (0u8..4).prop_map(Op::Break),
+        ]
+    }
+
+    struct Net {
+        s: Server,
+        /// Sent by the client, not yet received by the server.
+        pipe: std::collections::VecDeque<String>,
+        /// Message bodies the server received, in order.
+        received: Vec<String>,
+        /// The server's count of handled stanzas.
+        h: u32,
+    }
+
+    impl Net {
+        fn collect(&mut self) {
+            self.s.pump();
+            for x in self.s.take() {
+                self.pipe.push_back(x);
+            }
+        }
+
+        fn deliver(&mut self, n: usize) {
+            for _ in 0..n {
+                let Some(x) = self.pipe.pop_front() else {
+                    return;
+                };
+                if x.starts_with("<message") {
+                    let el = parse_document(x.as_bytes(), &Config::default()).unwrap();
+                    self.received
+                        .push(el.child("body", "").unwrap().text().into_owned());
+                    self.h = self.h.wrapping_add(1);
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn every_message_arrives_exactly_once(ops in prop::collection::vec(op(), 1..40)) {
+            let mut s = Server::new(config());
+            online_sm(&mut s);
+            let mut net = Net { s, pipe: Default::default(), received: Vec::new(), h: 0 };
+            let mut sent = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Send(n) => {
+                        for _ in 0..n {
+                            let body = format!("m{}", sent.len());
+                            net.s.client.send_message(net.s.now, "romeo@example.net", &body);
+                            sent.push(body);
+                        }
+                    }
+                    Op::Deliver(n) => net.deliver(n as usize),
+                    Op::Ack => {
+                        let h = net.h;
+                        net.s.feed(&format!("<a xmlns='urn:xmpp:sm:3' h='{h}'/>"));
+                    }
+                    Op::Request => net.s.feed("<r xmlns='urn:xmpp:sm:3'/>"),
+                    Op::Break(n) => {
+                        net.collect();
+                        net.deliver(n as usize);
+                        net.pipe.clear();
+                        net.s.disconnect();
+                        login_plain(&mut net.s, FEATURES_BIND_SM);
+                        let resume = net.s.take();
+                        prop_assert!(resume.last().is_some_and(|x| x.starts_with("<resume")), "{resume:?}");
+                        let h = net.h;
+                        net.s.feed(&format!("<resumed xmlns='urn:xmpp:sm:3' h='{h}' previd='some-long-sm-id'/>"));
+                    }
+                }
+                net.collect();
+                net.s.events();
+            }
+            let rest = net.pipe.len();
+            net.deliver(rest);
+            prop_assert_eq!(net.received, sent);
+        }
+    }
+}
