@@ -166,9 +166,10 @@ impl Client {
         Self::restore(snapshot, Some(config.password), now)
     }
 
-    /// A client continuing from a snapshot. The password is not part of snapshots; without it the client can
-    /// go on with a live stream (BOSH) or resume (no: resumption needs authentication too), so pass it unless
-    /// the snapshot is only inspected.
+    /// A client continuing from a snapshot. The password is not part of snapshots: without it the client can
+    /// go on with a stream that is still alive (a restored BOSH session), but cannot log in again or resume on
+    /// a new connection (XEP-0198 resumption follows authentication), so pass it unless the snapshot is only
+    /// inspected.
     ///
     /// A snapshot taken `Online` restores `Online` (a BOSH stream restored with its session goes on); one
     /// taken while negotiating restores offline; pending iq deadlines continue from `now` with the time they
