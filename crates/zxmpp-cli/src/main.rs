@@ -4,6 +4,7 @@
 //! stderr, with the byte offset where one is known. Exit status: 0 success, 1 invalid input,
 //! 2 usage error.
 
+mod caps;
 mod input;
 mod xml;
 
@@ -24,6 +25,8 @@ enum Command {
     /// XMPP stream tools.
     #[command(subcommand)]
     Xml(xml::XmlCommand),
+    /// Entity capabilities: `zxmpp caps ver [FILE|-] [--hash ALGO] [--xep0390]`.
+    Caps(caps::CapsArgs),
 }
 
 /// Why a command failed; decides the exit status.
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: Result<(), Failure> = match cli.command {
         Command::Xml(cmd) => xml::run(cmd),
+        Command::Caps(args) => caps::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
