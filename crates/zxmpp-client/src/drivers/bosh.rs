@@ -383,7 +383,7 @@ impl BoshDriver {
                 Transmit::StartTls => {}
                 Transmit::Stanza(xml) => {
                     if let Some(session) = self.session.as_mut() {
-                        let _ = session.send(Bytes::from(xml));
+                        let _ = session.send(Bytes::from(qualify(xml)));
                     }
                 }
                 Transmit::CloseStream => {
@@ -430,6 +430,31 @@ impl BoshDriver {
     }
 }
 
+/// Gives a top-level element without a namespace of its own `xmlns='jabber:client'`: over TCP it inherits that
+/// from the stream header, inside a BOSH `<body/>` it would inherit the httpbind namespace (XEP-0206 §6 wants
+/// stanzas qualified by `jabber:client`).
+fn qualify(xml: String) -> String {
+    let Some(rest) = xml.strip_prefix('<') else {
+        return xml;
+    };
+    let name_end = rest
+        .find(|c: char| c.is_ascii_whitespace() || c == '/' || c == '>')
+        .unwrap_or(rest.len());
+    let Some(tag_end) = rest.find('>') else {
+        return xml;
+    };
+    let (name, start_tag) = (&rest[..name_end], &rest[..tag_end]);
+    if name.contains(':') || start_tag.contains("xmlns=") {
+        return xml;
+    }
+    let mut out = String::with_capacity(xml.len() + 24);
+    out.push('<');
+    out.push_str(name);
+    out.push_str(" xmlns='jabber:client'");
+    out.push_str(&rest[name_end..]);
+    out
+}
+
 async fn post(
     http: &HttpClient<Connector, Full<Bytes>>,
     uri: hyper::Uri,
@@ -455,5 +480,35 @@ async fn post(
     match Limited::new(response.into_body(), limit).collect().await {
         Ok(collected) => HttpOutcome::Ok(collected.to_bytes()),
         Err(_) => HttpOutcome::Failed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::qualify;
+
+    #[test]
+    fn qualify_adds_the_client_namespace_only_when_missing() {
+        assert_eq!(
+            qualify("<message to='a@b'><body>x</body></message>".into()),
+            "<message xmlns='jabber:client' to='a@b'><body>x</body></message>"
+        );
+        assert_eq!(
+            qualify("<presence/>".into()),
+            "<presence xmlns='jabber:client'/>"
+        );
+        assert_eq!(
+            qualify("<r xmlns='urn:xmpp:sm:3'/>".into()),
+            "<r xmlns='urn:xmpp:sm:3'/>"
+        );
+        assert_eq!(
+            qualify("<stream:x xmlns:stream='s'/>".into()),
+            "<stream:x xmlns:stream='s'/>"
+        );
+        // The namespace of a child does not count.
+        assert_eq!(
+            qualify("<iq type='get'><query xmlns='jabber:iq:roster'/></iq>".into()),
+            "<iq xmlns='jabber:client' type='get'><query xmlns='jabber:iq:roster'/></iq>"
+        );
     }
 }
