@@ -203,6 +203,16 @@ impl BoshDriver {
             );
             return Ok(());
         }
+        // Requests the session wants sent (after a restore, or ones its timers made) go out first.
+        if let Some(session) = self.session.as_mut() {
+            let now = Instant::now();
+            while let Some(request) = session.poll_transmit(now) {
+                self.staged.push(request);
+            }
+        }
+        if !self.staged.is_empty() {
+            return Ok(());
+        }
         let timer = [
             client.poll_timeout(),
             self.session.as_ref().and_then(ClientSession::poll_timeout),
