@@ -128,6 +128,7 @@ pub struct Client {
     pending: Vec<Pending>,
     presence: Option<String>,
     counter: u64,
+    nonce_override: Option<String>,
     ack_deadline: Option<Instant>,
     last_now: Instant,
     transmits: VecDeque<Transmit>,
@@ -237,6 +238,7 @@ impl Client {
             pending,
             presence: snapshot.presence,
             counter: snapshot.counter,
+            nonce_override: None,
             ack_deadline: None,
             last_now: now,
             transmits: VecDeque::new(),
@@ -350,6 +352,12 @@ impl Client {
     #[must_use]
     pub fn resumption_id(&self) -> Option<&str> {
         self.sm.as_ref().and_then(|s| s.id.as_deref())
+    }
+
+    /// Uses `nonce` as the client nonce of the next SCRAM exchange instead of one derived from the entropy
+    /// (to replay a specification's example exchange). It must be printable ASCII without `,`.
+    pub fn set_next_sasl_nonce(&mut self, nonce: impl Into<String>) {
+        self.nonce_override = Some(nonce.into());
     }
 
     // ----- outputs -----
@@ -477,7 +485,10 @@ impl Client {
         }
         out.push_str("</presence>");
         self.presence = Some(out.clone());
-        self.send_stanza(now, None, out);
+        // Offline, it goes out at the start of the next session anyway (once).
+        if self.is_online() {
+            self.transmit_stanza(now, QueuedStanza { id: None, xml: out });
+        }
     }
 
     /// Sends any stanza as written (subscriptions, groupchat, …); it takes part in XEP-0198 like the others.
@@ -575,6 +586,9 @@ impl Client {
     }
 
     fn nonce(&mut self) -> String {
+        if let Some(nonce) = self.nonce_override.take() {
+            return nonce;
+        }
         let d = self.derive(b"nonce");
         B64.encode(d.get(..24).unwrap_or(&d))
     }
