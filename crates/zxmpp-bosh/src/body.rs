@@ -218,7 +218,8 @@ impl Body {
                 // Prefixes declared on the body (the root, so every declaration in scope is here).
                 if let Some(prefix) = qname.strip_prefix("xmlns:") {
                     let uri = attr.value();
-                    if uri != NS_XBOSH {
+                    // `xmpp` for XEP-0206 is declared again by the writer when needed.
+                    if !(prefix == "xmpp" && uri == NS_XBOSH) {
                         body.namespaces.push((prefix.to_owned(), uri.into_owned()));
                     }
                 }
@@ -417,14 +418,16 @@ impl Body {
             attr(name, value);
         }
         attr("xmlns", NS_HTTPBIND);
-        if self.xmpp_version.is_some()
+        let xbosh = self.xmpp_version.is_some()
             || self.xmpp_restart.is_some()
-            || self.xmpp_restartlogic.is_some()
-        {
+            || self.xmpp_restartlogic.is_some();
+        if xbosh {
             attr("xmlns:xmpp", NS_XBOSH);
         }
         for (prefix, uri) in &self.namespaces {
-            attr(&format!("xmlns:{prefix}"), uri);
+            if !(xbosh && prefix == "xmpp") {
+                attr(&format!("xmlns:{prefix}"), uri);
+            }
         }
         let mut payloads = payloads.into_iter().peekable();
         if payloads.peek().is_none() {

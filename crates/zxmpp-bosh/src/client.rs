@@ -259,9 +259,51 @@ pub struct Payload {
     /// The stream it belongs to: `None` is the first stream (XEP-0124 §16.5).
     pub stream: Option<String>,
     /// The payload's bytes: one complete element, a zero-copy slice of the response.
+    #[serde(with = "crate::text_bytes")]
     pub bytes: Bytes,
     /// Prefixes declared on the enclosing `<body/>` (e.g. `stream`), needed to parse the payload alone.
     pub namespaces: Vec<(String, String)>,
+}
+
+impl Payload {
+    /// The payload as a document of its own: the prefixes declared on the enclosing `<body/>` (e.g. `stream` for
+    /// `<stream:features/>`) are declared on the payload's start tag unless it declares them itself. Without such
+    /// prefixes the bytes are borrowed unchanged.
+    #[must_use]
+    pub fn standalone(&self) -> std::borrow::Cow<'_, [u8]> {
+        let bytes: &[u8] = &self.bytes;
+        let name_end = bytes
+            .iter()
+            .skip(1)
+            .position(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'/' | b'>'))
+            .map(|i| i + 1);
+        let tag_end = bytes.iter().position(|b| *b == b'>').unwrap_or(bytes.len());
+        let start_tag = bytes.get(..tag_end).unwrap_or(bytes);
+        let missing: Vec<&(String, String)> = self
+            .namespaces
+            .iter()
+            .filter(|(prefix, _)| {
+                let decl = format!("xmlns:{prefix}=");
+                !start_tag.windows(decl.len()).any(|w| w == decl.as_bytes())
+            })
+            .collect();
+        let Some(name_end) =
+            name_end.filter(|_| !missing.is_empty() && bytes.first() == Some(&b'<'))
+        else {
+            return std::borrow::Cow::Borrowed(bytes);
+        };
+        let mut out = Vec::with_capacity(bytes.len() + 64);
+        out.extend_from_slice(bytes.get(..name_end).unwrap_or_default());
+        for (prefix, uri) in missing {
+            out.extend_from_slice(b" xmlns:");
+            out.extend_from_slice(prefix.as_bytes());
+            out.extend_from_slice(b"='");
+            out.extend_from_slice(zxmpp_xml::escape_attr(uri).as_bytes());
+            out.push(b'\'');
+        }
+        out.extend_from_slice(bytes.get(name_end..).unwrap_or_default());
+        std::borrow::Cow::Owned(out)
+    }
 }
 
 /// Why a session ended.
@@ -341,6 +383,7 @@ pub enum ClientEvent {
 enum Queued {
     Payload {
         stream: Option<String>,
+        #[serde(with = "crate::text_bytes")]
         bytes: Bytes,
     },
     Restart,
@@ -367,6 +410,7 @@ enum Kind {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Pending {
+    #[serde(with = "crate::text_bytes")]
     body: Bytes,
     kind: Kind,
     /// Attempt number of the latest copy sent (0: never sent).
@@ -391,6 +435,14 @@ struct KeyState {
     generation: u64,
 }
 
+/// A response that arrived before a lower rid's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Answered {
+    kind: Kind,
+    #[serde(with = "crate::text_bytes")]
+    bytes: Bytes,
+}
+
 /// The serializable part of a client session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct State {
@@ -404,7 +456,7 @@ struct State {
     processed: u64,
     unanswered: BTreeMap<u64, Pending>,
     /// Responses that arrived before a lower rid's, waiting to be processed in rid order.
-    answered: BTreeMap<u64, (Kind, Bytes)>,
+    answered: BTreeMap<u64, Answered>,
     queue: VecDeque<Queued>,
     keys: Option<KeyState>,
     /// Open streams (names) when the connection manager supports multiple streams.
@@ -684,6 +736,13 @@ impl ClientSession {
     #[must_use]
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
         self.s.events.pop_front()
+    }
+
+    /// How long the client waits for a response before it resends a request (`wait` + margin): give the HTTP
+    /// layer a timeout at least this long, or report [`HttpOutcome::Failed`] when it gives up earlier.
+    #[must_use]
+    pub fn request_timeout(&self) -> Duration {
+        self.timeout_duration()
     }
 
     fn timeout_duration(&self) -> Duration {
@@ -1023,19 +1082,36 @@ impl ClientSession {
                 self.retry(report.get());
             }
         }
-        drop(parsed);
+        let ParsedBody {
+            body,
+            payloads,
+            uri,
+            ..
+        } = parsed;
         let Some(pending) = self.s.unanswered.remove(&rid) else {
             return;
         };
         self.sent_at.remove(&rid);
-        self.s.answered.insert(rid, (pending.kind, bytes));
-        self.process_in_order(now);
+        if rid == self.s.processed + 1 {
+            // The common case: in order, processed with the parse we already have.
+            self.s.processed = rid;
+            self.process_parsed(now, pending.kind, &bytes, body, payloads, uri);
+            self.process_in_order(now);
+        } else {
+            self.s.answered.insert(
+                rid,
+                Answered {
+                    kind: pending.kind,
+                    bytes,
+                },
+            );
+        }
     }
 
     fn process_in_order(&mut self, now: Instant) {
         while !self.is_terminated() {
             let next = self.s.processed + 1;
-            let Some((kind, bytes)) = self.s.answered.remove(&next) else {
+            let Some(Answered { kind, bytes }) = self.s.answered.remove(&next) else {
                 break;
             };
             self.s.processed = next;
@@ -1058,7 +1134,6 @@ impl ClientSession {
     }
 
     fn process(&mut self, now: Instant, kind: Kind, bytes: &Bytes) {
-        let _ = now;
         let Ok(parsed) = Body::parse(bytes, &self.s.config.limits) else {
             return;
         };
@@ -1068,6 +1143,19 @@ impl ClientSession {
             uri,
             ..
         } = parsed;
+        self.process_parsed(now, kind, bytes, body, payloads, uri);
+    }
+
+    fn process_parsed(
+        &mut self,
+        now: Instant,
+        kind: Kind,
+        bytes: &Bytes,
+        body: Body,
+        payloads: Vec<std::ops::Range<usize>>,
+        uri: Option<String>,
+    ) {
+        let _ = now;
         if kind == Kind::Create {
             if body.is_terminate() {
                 self.finish(Termination::Condition {
@@ -1149,9 +1237,8 @@ impl ClientSession {
             if see_other && slice.starts_with(b"<uri") {
                 continue;
             }
-            let _ = slice;
             self.s.events.push_back(ClientEvent::Payload(Payload {
-                stream: body.stream.clone().filter(|_| kind != Kind::AddStream),
+                stream: body.stream.clone(),
                 bytes: bytes.slice(range),
                 namespaces: body.namespaces.clone(),
             }));

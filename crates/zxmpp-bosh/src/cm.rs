@@ -269,6 +269,7 @@ pub struct CmSession {
     closed_at: Option<Instant>,
     inactivity_override: Option<u32>,
     last_empty_arrival: Option<Instant>,
+    last_arrival: Option<Instant>,
     pending_report: Option<(u64, u64)>,
     transmits: VecDeque<CmTransmit>,
 }
@@ -352,6 +353,7 @@ impl CmSession {
             closed_at: None,
             inactivity_override: None,
             last_empty_arrival: None,
+            last_arrival: None,
             pending_report: None,
             transmits: VecDeque::new(),
         };
@@ -470,6 +472,7 @@ impl CmSession {
             closed_at: None,
             inactivity_override: None,
             last_empty_arrival: None,
+            last_arrival: None,
             pending_report: None,
             transmits: VecDeque::new(),
         };
@@ -851,7 +854,7 @@ impl CmSession {
                 self.s.held.push_back(held);
                 return;
             }
-            if !ranges_empty(&payloads) {
+            if !payloads.is_empty() {
                 self.violation(now, http_or_none, Condition::ItemNotFound);
                 return;
             }
@@ -925,6 +928,17 @@ impl CmSession {
                 return;
             }
         }
+        // XEP-0124 §11: a full window of requests none of which was answered, the last one empty and arriving
+        // within `polling` of the one before: requests more frequent than permitted.
+        let previous_arrival = self.last_arrival.replace(now);
+        let window_full = r - self.s.last_responded == u64::from(self.s.params.requests);
+        if empty && window_full && self.s.params.polling > 0 {
+            let polling = Duration::from_secs(self.s.params.polling.into());
+            if previous_arrival.is_some_and(|t| now.saturating_duration_since(t) < polling) {
+                self.violation(now, http_or_none, Condition::PolicyViolation);
+                return;
+            }
+        }
         if empty {
             self.last_empty_arrival = Some(now);
         }
@@ -990,7 +1004,6 @@ impl CmSession {
             body.stream = Some(name.clone());
         }
         let mut payloads: Vec<Bytes> = Vec::new();
-        let mut terminate_session = held.terminate;
         if !held.pause && held.added_stream.is_none() && !held.terminate {
             if let Some(announce) = self.s.announce.take() {
                 body.from = announce.from;
@@ -1031,7 +1044,6 @@ impl CmSession {
                         body.stream = Some(stream);
                     }
                     _ => {
-                        terminate_session = true;
                         self.close(now, CmTermination::Upstream(condition));
                     }
                 }
@@ -1041,7 +1053,6 @@ impl CmSession {
             body.kind = Some(BodyType::Terminate);
             self.close(now, CmTermination::ByClient);
         }
-        let _ = terminate_session;
         if payloads.iter().any(|p| p.starts_with(b"<stream:")) {
             body.namespaces
                 .push(("stream".to_owned(), NS_STREAM.to_owned()));
@@ -1081,10 +1092,6 @@ impl CmSession {
             }
         }
     }
-}
-
-fn ranges_empty(payloads: &[Bytes]) -> bool {
-    payloads.is_empty()
 }
 
 fn legacy_status(condition: &Condition) -> u16 {

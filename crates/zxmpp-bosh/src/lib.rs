@@ -100,17 +100,25 @@
 //! After SASL success call [`ClientSession::restart`]: the next request is the restart request
 //! (`xmpp:restart='true'`), and the payloads sent afterwards follow it. Payloads are delivered as bytes; those
 //! using a prefix declared on the `<body/>` (`stream:features`) come with the declarations in
-//! [`Payload::namespaces`].
+//! [`Payload::namespaces`], and [`Payload::standalone`] gives them as a document of their own.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 mod body;
 mod client;
 mod cm;
 mod error;
 pub mod keys;
+mod text_bytes;
 mod types;
+
+/// The HTTP Content-Type of client requests (XEP-0124 §5).
+pub const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
 
 pub use body::{Body, Limits, NS_HTTPBIND, NS_STREAM, NS_XBOSH, ParsedBody};
 pub use client::{

@@ -4,6 +4,8 @@
 
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+
 use zxmpp_bosh::{
     Body, BodyType, ClientConfig, ClientEvent, ClientSession, Condition, Error, HttpOutcome,
     Limits, Rid, Termination, Transmit,
@@ -318,4 +320,27 @@ fn stale_copies_are_ignored() {
         .filter(|e| matches!(e, ClientEvent::Payload(_)))
         .count();
     assert_eq!(payloads, 1, "a duplicated response is processed once");
+}
+
+#[test]
+fn snapshot_keeps_xml_as_text_and_other_bytes_exactly() {
+    let now = Instant::now();
+    let mut client = connect(ClientConfig::new("x"), "", now);
+    assert_eq!(client.request_timeout(), Duration::from_secs(70));
+    client.send(&b"<m>caf\xc3\xa9</m>"[..]).unwrap();
+    client.send(&b"<bad>\xff</bad>"[..]).unwrap();
+    let json = serde_json::to_string(&client.snapshot()).unwrap();
+    assert!(
+        json.contains("<m>caf\u{e9}</m>"),
+        "XML is stored as text: {json}"
+    );
+    let mut restored = ClientSession::restore(serde_json::from_str(&json).unwrap(), now).unwrap();
+    let a: Vec<Bytes> = std::iter::from_fn(|| restored.poll_transmit(now))
+        .map(|t| t.body)
+        .collect();
+    let b: Vec<Bytes> = std::iter::from_fn(|| client.poll_transmit(now))
+        .map(|t| t.body)
+        .collect();
+    assert_eq!(a, b);
+    assert!(a.iter().any(|body| body.windows(3).any(|w| w == b"\xff</")));
 }

@@ -127,7 +127,7 @@ fn xep0124_8_hold_and_wait() {
     assert!(cm.poll_transmit().is_none(), "held");
     assert_eq!(cm.poll_timeout(), Some(now + Duration::from_secs(60)));
     // A second request makes the connection manager answer the first (hold = 1).
-    cm.handle_request(now, HttpId(2), &req(102, "", ""));
+    cm.handle_request(now, HttpId(2), &req(102, "", "<m/>"));
     let t = cm.poll_transmit().unwrap();
     assert_eq!(t.http, HttpId(1));
     assert!(payloads(&t).is_empty());
@@ -432,7 +432,7 @@ fn xep0124_9_1_request_acknowledgement() {
     let now = Instant::now();
     let mut cm = accept(no_stream_config(), "ack='1'", now);
     cm.handle_request(now, HttpId(1), &req(101, "", ""));
-    cm.handle_request(now, HttpId(2), &req(102, "", ""));
+    cm.handle_request(now, HttpId(2), &req(102, "", "<m/>"));
     let t = cm.poll_transmit().unwrap();
     assert_eq!(
         (t.http, body(&t).ack),
@@ -653,4 +653,56 @@ fn cm_snapshot_restore() {
             supported: 1
         })
     ));
+}
+
+#[test]
+fn xep0124_11_too_frequent_requests() {
+    let now = Instant::now();
+    let mut config = no_stream_config();
+    config.max_hold = 2;
+    let mut cm = CmSession::accept(
+        now,
+        config,
+        "S".into(),
+        [1; 32],
+        HttpId(0),
+        format!("<body rid='100' to='x' wait='60' hold='2' ver='1.11' {NS}/>").as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(body(&cm.poll_transmit().unwrap()).requests, Some(3));
+    cm.handle_request(now, HttpId(1), &req(101, "", ""));
+    cm.handle_request(now, HttpId(2), &req(102, "", "<m/>"));
+    // Three unanswered requests (= requests), the last one empty, one second after the previous one.
+    cm.handle_request(now + Duration::from_secs(1), HttpId(3), &req(103, "", ""));
+    let responses: Vec<_> = std::iter::from_fn(|| cm.poll_transmit()).collect();
+    assert!(!responses.is_empty());
+    assert!(
+        responses
+            .iter()
+            .all(|t| body(t).condition == Some(Condition::PolicyViolation))
+    );
+    assert!(cm.is_closed());
+}
+
+#[test]
+fn xep0124_11_full_window_with_payload_is_fine() {
+    let now = Instant::now();
+    let mut config = no_stream_config();
+    config.max_hold = 2;
+    let mut cm = CmSession::accept(
+        now,
+        config,
+        "S".into(),
+        [1; 32],
+        HttpId(0),
+        format!("<body rid='100' to='x' wait='60' hold='2' ver='1.11' {NS}/>").as_bytes(),
+    )
+    .unwrap();
+    let _ = cm.poll_transmit();
+    cm.handle_request(now, HttpId(1), &req(101, "", ""));
+    cm.handle_request(now, HttpId(2), &req(102, "", ""));
+    cm.handle_request(now, HttpId(3), &req(103, "", "<m/>"));
+    assert!(!cm.is_closed());
+    // hold = 2: the oldest is answered to make room.
+    assert_eq!(cm.poll_transmit().unwrap().http, HttpId(1));
 }

@@ -711,6 +711,11 @@ fn xep0206_4_session_creation_response_with_stream_features() {
     assert!(features.bytes.starts_with(b"<stream:features>"));
     // The payload parses alone once the body's declarations are added.
     assert_eq!(features.namespaces[0].0, "stream");
+    assert!(zxmpp_xml::parse_document(&features.bytes, &zxmpp_xml::Config::default()).is_err());
+    let standalone = features.standalone();
+    let root = zxmpp_xml::parse_document(&standalone, &zxmpp_xml::Config::default()).unwrap();
+    assert!(root.is("features", "http://etherx.jabber.org/streams"));
+    assert_eq!(root.children().count(), 1);
 }
 
 #[test]

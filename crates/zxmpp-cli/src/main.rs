@@ -6,6 +6,8 @@
 
 mod caps;
 mod input;
+mod plist;
+mod typedstream;
 mod xml;
 
 use std::process::ExitCode;
@@ -25,8 +27,15 @@ enum Command {
     /// XMPP stream tools.
     #[command(subcommand)]
     Xml(xml::XmlCommand),
+<<<<<<< HEAD
     /// Entity capabilities: `zxmpp caps ver [FILE|-] [--hash ALGO] [--xep0390]`.
     Caps(caps::CapsArgs),
+=======
+    /// Converts property lists (binary in CoreFoundation's layout, XML, JSON), like `plutil`.
+    Plist(plist::PlistArgs),
+    /// NSArchiver typedstream archives.
+    Typedstream(typedstream::TypedstreamArgs),
+>>>>>>> servers
 }
 
 /// Why a command failed; decides the exit status.
@@ -57,7 +66,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: Result<(), Failure> = match cli.command {
         Command::Xml(cmd) => xml::run(cmd),
+<<<<<<< HEAD
         Command::Caps(args) => caps::run(args),
+=======
+        Command::Plist(args) => plist::run(args),
+        Command::Typedstream(args) => typedstream::run(args),
+>>>>>>> servers
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -12,6 +12,9 @@ use zxmpp_bosh::{ClientConfig, ClientEvent, ClientSession, HttpOutcome, RequestI
 use crate::http::Http;
 use crate::xmpp::{self, Server};
 
+/// Longest life of one client: every wait of a test ends by then, whatever its own bound.
+const LIFETIME: Duration = Duration::from_secs(90);
+
 /// Changes the bytes of a request before they are POSTed.
 type Rewrite = Box<dyn FnOnce(&[u8]) -> Vec<u8>>;
 
@@ -41,6 +44,10 @@ pub(crate) struct Client {
     pub(crate) events: Vec<ClientEvent>,
     /// Events not yet looked at by a `run_until`.
     inbox: VecDeque<ClientEvent>,
+    /// When the client must be done (see [`LIFETIME`]).
+    end_of_life: Instant,
+    /// How many requests had been sent at the latest [`Client::reload`].
+    pub(crate) reloaded_at: Option<usize>,
     /// Change the bytes of the next request before they are POSTed (the session is not told).
     rewrite_next: Option<Rewrite>,
     /// Withhold the next 200 reply that carries a payload and report the request as failed instead.
@@ -73,19 +80,22 @@ impl Client {
         config: impl FnOnce(ClientConfig) -> ClientConfig,
     ) -> Self {
         let config = config(ClientConfig::new(server.domain.clone()).with_wait(10));
-        // Every HTTP request ends well after the session's own timeout (wait + margin) would resend it.
+        let session = ClientSession::new(config, entropy(name), Instant::now());
+        // Every HTTP request ends a little after the session would resend it by itself.
         let http = Http::new(
             name,
             &server.bosh,
-            Duration::from_secs(u64::from(config.wait) + 20),
+            session.request_timeout() + Duration::from_secs(10),
         );
         Self {
             name: name.to_owned(),
-            session: ClientSession::new(config, entropy(name), Instant::now()),
+            session,
             http,
             exchanges: Vec::new(),
             events: Vec::new(),
             inbox: VecDeque::new(),
+            end_of_life: Instant::now() + LIFETIME,
+            reloaded_at: None,
             rewrite_next: None,
             withhold_next_payload_reply: false,
         }
@@ -154,6 +164,23 @@ impl Client {
         self.run_until_with(&mut [], what, within, pick)
     }
 
+    /// Sends every request the session has now, without waiting for anything.
+    pub(crate) fn flush(&mut self) {
+        self.step(Duration::ZERO);
+    }
+
+    /// Runs the loop of this client and the `others` for `duration`, leaving their events in their inboxes.
+    pub(crate) fn pump(&mut self, others: &mut [&mut Client], duration: Duration) {
+        let end = Instant::now() + duration;
+        while Instant::now() < end {
+            for other in others.iter_mut() {
+                other.step(Duration::ZERO);
+            }
+            let left = end.saturating_duration_since(Instant::now());
+            self.step(left.min(Duration::from_millis(10)));
+        }
+    }
+
     /// [`Client::run_until`] while keeping the `others` moving too (their events wait in their inboxes).
     pub(crate) fn run_until_with<T>(
         &mut self,
@@ -162,7 +189,7 @@ impl Client {
         within: Duration,
         mut pick: impl FnMut(&ClientEvent) -> Option<T>,
     ) -> T {
-        let deadline = Instant::now() + within;
+        let deadline = (Instant::now() + within).min(self.end_of_life);
         loop {
             while let Some(event) = self.inbox.pop_front() {
                 if let Some(found) = pick(&event) {
@@ -176,7 +203,11 @@ impl Client {
                 }
             }
             let now = Instant::now();
-            assert!(now < deadline, "{}: no {what} within {within:?}", self.name);
+            assert!(
+                now < deadline,
+                "{}: no {what} within {within:?} (or the client's {LIFETIME:?})",
+                self.name
+            );
             for other in others.iter_mut() {
                 other.step(Duration::ZERO);
             }
@@ -272,7 +303,7 @@ impl Client {
         let why = self.termination(within);
         // The session may have ended on the answer to an earlier (held) request: collect the terminate
         // request's own answer too.
-        let deadline = Instant::now() + within;
+        let deadline = (Instant::now() + within).min(self.end_of_life);
         let index = self
             .exchanges
             .iter()
@@ -364,6 +395,22 @@ impl Client {
             (s.attr("id") == Some("bind-1")).then(|| s.clone())
         });
         xmpp::bound_jid(&result).unwrap_or_else(|| panic!("{}: bind failed: {result:?}", self.name))
+    }
+
+    /// Simulates a reload: the session is saved as JSON, everything in memory is dropped (the HTTP requests in
+    /// flight included: their answers are lost), and a new session is restored from the JSON.
+    pub(crate) fn reload(&mut self, server: &Server) {
+        let json = serde_json::to_string(&self.session.snapshot())
+            .unwrap_or_else(|e| panic!("{}: snapshot to JSON: {e}", self.name));
+        eprintln!("{} reload, snapshot: {json}", self.name);
+        let snapshot = serde_json::from_str(&json)
+            .unwrap_or_else(|e| panic!("{}: snapshot from JSON: {e}", self.name));
+        self.session = ClientSession::restore(snapshot, Instant::now())
+            .unwrap_or_else(|e| panic!("{}: restore: {e}", self.name));
+        let timeout = self.session.request_timeout() + Duration::from_secs(10);
+        self.http = Http::new(&self.name, &server.bosh, timeout);
+        self.inbox.clear();
+        self.reloaded_at = Some(self.exchanges.len());
     }
 
     /// Requests whose rid was sent more than once, with every copy's bytes and replies.

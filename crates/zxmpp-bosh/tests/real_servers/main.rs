@@ -12,8 +12,8 @@
 //! cargo test -p zxmpp-bosh --test real_servers -- --ignored
 //! ```
 //!
-//! Run without the servers' variables, they fail and say how to start them. Each test uses its own accounts
-//! (or none), so that tests running in parallel do not see each other's stanzas.
+//! Run without the servers' variables, they fail and say how to start them. Tests running in parallel on one
+//! server use different accounts or resources and no presence across them, so none sees another's stanzas.
 
 // Test helpers outside #[test] functions panic on purpose: a failed expectation is a failed test.
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
@@ -128,6 +128,141 @@ fn ejabberd_two_sessions_bind_presence_message_terminate() {
     two_clients_talk(&Server::ejabberd(), "ejabberd-talk");
 }
 
+/// Chat messages with `body` among the payloads `client` received.
+fn count_messages(client: &Client, body: &str) -> usize {
+    client
+        .events
+        .iter()
+        .filter(|e| match e {
+            ClientEvent::Payload(p) => {
+                xmpp::message_body(&xmpp::parse_payload(&p.bytes, &p.namespaces)).as_deref()
+                    == Some(body)
+            }
+            _ => false,
+        })
+        .count()
+}
+
+/// A client reloads in the middle of a conversation (snapshot to JSON, everything in memory dropped, answers in
+/// flight lost, restore): the restored session resends its unanswered requests unchanged and the conversation
+/// goes on, each message arriving exactly once.
+fn reload_mid_conversation(server: &Server, test: &str) {
+    let (res_a, res_b) = (
+        resource(&format!("{test}-a")),
+        resource(&format!("{test}-b")),
+    );
+    let mut alice = Client::new("alice", server, |c| c);
+    let mut bob = Client::new("bob", server, |c| c);
+    let alice_jid = alice.log_in("alice", &server.password, &res_a);
+    let bob_jid = bob.log_in("bob", &server.password, &res_b);
+    alice.send(xmpp::presence());
+    bob.send(xmpp::presence());
+    presence_from(&mut alice, &mut bob, &alice_jid);
+    presence_from(&mut bob, &mut alice, &bob_jid);
+
+    // alice sends and reloads at once: the answer to the request that carried her message is lost.
+    let before = format!("{test}: sent just before the reload");
+    alice.send(xmpp::chat(&bob_jid, "before", &before));
+    alice.flush();
+    let carrier = alice.exchanges.last().expect("a request");
+    assert!(
+        String::from_utf8_lossy(&carrier.sent).contains(&before),
+        "the last request carries the message"
+    );
+    let carrier = carrier.id.rid();
+    alice.reload(server);
+
+    let (from, body) = chat_message(&mut bob, &mut alice);
+    assert_eq!(
+        (from.as_str(), body.as_str()),
+        (alice_jid.as_str(), before.as_str())
+    );
+
+    let after = format!("{test}: sent to alice after her reload");
+    bob.send(xmpp::chat(&alice_jid, "after", &after));
+    let (from, body) = chat_message(&mut alice, &mut bob);
+    assert_eq!(
+        (from.as_str(), body.as_str()),
+        (bob_jid.as_str(), after.as_str())
+    );
+
+    let again = format!("{test}: sent by alice after her reload");
+    alice.send(xmpp::chat(&bob_jid, "again", &again));
+    let (_, body) = chat_message(&mut bob, &mut alice);
+    assert_eq!(body, again);
+
+    // Every request unanswered at the reload was sent again with the same rid and bytes.
+    let cut = alice.reloaded_at.expect("reloaded");
+    let (old, new) = alice.exchanges.split_at(cut);
+    let resent: Vec<_> = new
+        .iter()
+        .filter_map(|n| {
+            old.iter()
+                .find(|o| o.id.rid() == n.id.rid())
+                .map(|o| (o, n))
+        })
+        .collect();
+    assert!(
+        resent.iter().any(|(o, _)| o.id.rid() == carrier),
+        "the restored session resent the request that carried the message"
+    );
+    for (o, n) in &resent {
+        assert_eq!(o.sent, n.sent, "rid {} resent with other bytes", n.id.rid());
+    }
+    let newest_old = old.iter().map(|o| o.id.rid()).max().expect("requests");
+    let first_new = new
+        .iter()
+        .map(|n| n.id.rid())
+        .filter(|r| *r > newest_old)
+        .min();
+    if let Some(first_new) = first_new {
+        assert_eq!(
+            first_new.get(),
+            newest_old.get() + 1,
+            "no rid skipped after the reload"
+        );
+    }
+
+    alice.pump(&mut [&mut bob], Duration::from_millis(300));
+    assert_eq!(
+        count_messages(&bob, &before),
+        1,
+        "bob got the message sent before the reload once"
+    );
+    assert_eq!(
+        count_messages(&alice, &after),
+        1,
+        "alice got the message sent after her reload once"
+    );
+    assert_eq!(count_messages(&bob, &again), 1);
+    let strays: Vec<_> = alice
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            ClientEvent::Payload(p) => Some(xmpp::parse_payload(&p.bytes, &p.namespaces)),
+            _ => None,
+        })
+        .filter(|s| s.is("message", xmpp::NS_CLIENT) && s.attr("from") != Some(bob_jid.as_str()))
+        .collect();
+    assert!(
+        strays.is_empty(),
+        "alice received messages that bob did not send: {strays:?}"
+    );
+
+    alice.terminate_and_check(STEP);
+    bob.terminate_and_check(STEP);
+}
+
+#[test]
+#[ignore = "needs scripts/prosody start (run by scripts/test)"]
+fn prosody_session_restored_from_a_snapshot_mid_conversation() {
+    reload_mid_conversation(&Server::prosody(), "prosody-reload");
+}
+
+// Not run against ejabberd 23.01: a resent copy of the request it is holding is answered with that request's own
+// body (the outgoing message comes back as if received), and in 2 runs out of about 14 the message reached the
+// other client twice. See docs/real-servers.md.
+
 /// A reply is lost on the way (the session is told the request failed): the session resends the same rid with
 /// the same bytes, the server answers it with the reply it cached, and the stanza in it arrives exactly once.
 fn retransmission_gets_the_cached_reply(server: &Server, test: &str) {
@@ -166,9 +301,18 @@ fn retransmission_gets_the_cached_reply(server: &Server, test: &str) {
         );
     };
     assert_eq!(
-        xmpp::parse(cached),
-        xmpp::parse(original),
-        "the retransmitted rid got the cached reply"
+        String::from_utf8_lossy(cached),
+        String::from_utf8_lossy(original),
+        "the retransmitted rid got the cached reply, byte for byte (XEP-0124 §14.3)"
+    );
+    let withheld = xmpp::parse(original);
+    let results = withheld
+        .children()
+        .filter(|c| xmpp::is_result(c, "ping-1"))
+        .count();
+    assert_eq!(
+        results, 1,
+        "the withheld reply carried the ping result: {withheld:?}"
     );
 
     let pongs = carol
@@ -196,6 +340,13 @@ fn retransmission_gets_the_cached_reply(server: &Server, test: &str) {
 #[ignore = "needs scripts/prosody start (run by scripts/test)"]
 fn prosody_retransmitted_rid_gets_the_cached_reply() {
     retransmission_gets_the_cached_reply(&Server::prosody(), "prosody-retx");
+}
+
+/// The same against ejabberd, which also checks that the resent copy carries the same key.
+#[test]
+#[ignore = "needs scripts/ejabberd start (run by scripts/test)"]
+fn ejabberd_retransmitted_rid_gets_the_cached_reply() {
+    retransmission_gets_the_cached_reply(&Server::ejabberd(), "ejabberd-retx");
 }
 
 /// After terminate is acknowledged, the server no longer knows the sid.
