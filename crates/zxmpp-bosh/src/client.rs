@@ -851,8 +851,9 @@ impl ClientSession {
             attempt: pending.attempt,
         };
         let body = pending.body.clone();
-        if pending.empty {
-            self.last_empty_sent = Some(now);
+        if pending.attempt == 1 {
+            // §12: only consecutive empty requests must be `polling` apart.
+            self.last_empty_sent = pending.empty.then_some(now);
         }
         self.last_sent = Some(now);
         self.sent_at.insert(rid_value, now);
@@ -1172,11 +1173,14 @@ impl ClientSession {
                 .hold
                 .unwrap_or(self.s.config.hold)
                 .min(self.s.config.hold);
+            let requests = body.requests.unwrap_or(hold + 1).max(1);
+            // `requests='1'` asks for a polling session (XEP-0124 §12): nothing may wait at the connection manager.
+            let hold = hold.min(requests - 1);
             let params = SessionParams {
                 sid,
                 wait: wait.min(self.s.config.wait),
                 hold,
-                requests: body.requests.unwrap_or(hold + 1).max(1),
+                requests,
                 polling: body.polling.unwrap_or(0),
                 inactivity: body.inactivity,
                 maxpause: body.maxpause,
@@ -1228,6 +1232,10 @@ impl ClientSession {
                 stream: stream.clone(),
                 from: body.from.clone(),
             });
+        }
+        if !payloads.is_empty() {
+            // An answer with payloads: polling again at once is not "too frequent" (§12).
+            self.last_empty_sent = None;
         }
         let see_other = body.condition == Some(Condition::SeeOtherUri);
         for range in payloads {

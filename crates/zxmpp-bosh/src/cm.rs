@@ -594,8 +594,10 @@ impl CmSession {
         });
     }
 
-    fn violation(&mut self, now: Instant, http: HttpId, condition: Condition) {
-        self.respond_error(http, condition.clone());
+    fn violation(&mut self, now: Instant, http: impl Into<Option<HttpId>>, condition: Condition) {
+        if let Some(http) = http.into() {
+            self.respond_error(http, condition.clone());
+        }
         let held: Vec<HttpId> = self.s.held.iter().filter_map(|h| h.http).collect();
         for other in held {
             self.respond_error(other, condition.clone());
@@ -706,7 +708,7 @@ impl CmSession {
                     self.process(now, next, http, body, ranges, &bytes);
                 }
                 Err(_) => {
-                    self.violation(now, http.unwrap_or(HttpId(u64::MAX)), Condition::BadRequest);
+                    self.violation(now, http, Condition::BadRequest);
                 }
             }
         }
@@ -777,7 +779,6 @@ impl CmSession {
         ranges: Vec<Range<usize>>,
         bytes: &Bytes,
     ) {
-        let http_or_none = http.unwrap_or(HttpId(u64::MAX));
         // Key sequencing (XEP-0124 §15.4).
         if self.s.config.check_keys {
             if let Some(previous) = &self.s.last_key
@@ -786,7 +787,7 @@ impl CmSession {
                     .as_deref()
                     .is_some_and(|key| verify_key(key, previous))
             {
-                self.violation(now, http_or_none, Condition::ItemNotFound);
+                self.violation(now, http, Condition::ItemNotFound);
                 return;
             }
             if body.newkey.is_some() || body.key.is_some() {
@@ -855,7 +856,7 @@ impl CmSession {
                 return;
             }
             if !payloads.is_empty() {
-                self.violation(now, http_or_none, Condition::ItemNotFound);
+                self.violation(now, http, Condition::ItemNotFound);
                 return;
             }
         }
@@ -924,7 +925,7 @@ impl CmSession {
         {
             let polling = Duration::from_secs(self.s.params.polling.into());
             if self.s.last_response_empty && now.saturating_duration_since(previous) < polling {
-                self.violation(now, http_or_none, Condition::PolicyViolation);
+                self.violation(now, http, Condition::PolicyViolation);
                 return;
             }
         }
@@ -935,7 +936,7 @@ impl CmSession {
         if empty && window_full && self.s.params.polling > 0 {
             let polling = Duration::from_secs(self.s.params.polling.into());
             if previous_arrival.is_some_and(|t| now.saturating_duration_since(t) < polling) {
-                self.violation(now, http_or_none, Condition::PolicyViolation);
+                self.violation(now, http, Condition::PolicyViolation);
                 return;
             }
         }

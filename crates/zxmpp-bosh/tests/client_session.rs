@@ -282,8 +282,47 @@ fn xep0124_12_polling_session() {
         "not before `polling` seconds"
     );
     assert_eq!(client.poll_timeout(), Some(now + Duration::from_secs(5)));
-    assert!(client.poll_transmit(now + Duration::from_secs(5)).is_some());
-    // Payloads do not wait for the polling interval.
+    let p2 = client.poll_transmit(now + Duration::from_secs(5)).unwrap();
+    // An answer with a payload: the next poll may go at once.
+    let t5 = now + Duration::from_secs(5);
+    client.handle_response(t5, p2.id, ok(&format!("<body {NS}><m/></body>")));
+    let p3 = client.poll_transmit(t5).unwrap();
+    client.handle_response(t5, p3.id, empty());
+    assert!(
+        client.poll_transmit(t5).is_none(),
+        "two empty answers in a row: wait again"
+    );
+    // Payloads do not wait for the polling interval, and after a payload request an empty poll may follow at once.
+    client.send(&b"<a/>"[..]).unwrap();
+    let data = client.poll_transmit(t5).unwrap();
+    client.handle_response(t5, data.id, empty());
+    assert!(client.poll_transmit(t5).is_some());
+}
+
+#[test]
+fn xep0124_12_requests_one_means_polling() {
+    let now = Instant::now();
+    let mut client = ClientSession::new(ClientConfig::new("x").with_keys(false), [9; 32], now);
+    let t = client.poll_transmit(now).unwrap();
+    client.handle_response(
+        now,
+        t.id,
+        ok(&format!(
+            "<body sid='S' wait='60' requests='1' hold='1' polling='5' {NS}/>"
+        )),
+    );
+    assert_eq!(client.params().unwrap().hold, 0);
+    let p1 = client.poll_transmit(now).unwrap();
+    client.handle_response(now, p1.id, empty());
+    // No request is left waiting at the connection manager, so a payload goes out at once.
+    client.send(&b"<a/>"[..]).unwrap();
+    assert!(
+        client
+            .poll_transmit(now)
+            .unwrap()
+            .body
+            .ends_with(b"<a/></body>")
+    );
 }
 
 #[test]

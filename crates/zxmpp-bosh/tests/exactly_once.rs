@@ -471,8 +471,16 @@ fn run(seed: u64, faults: Faults, n_client: usize, n_cm: usize) {
     );
 }
 
+/// The number of cases: `default`, or `BOSH_SIM_CASES` for longer explorations.
+fn cases(default: u32) -> u32 {
+    std::env::var("BOSH_SIM_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(2000), ..ProptestConfig::default() })]
 
     #[test]
     fn exactly_once_under_faults(
@@ -513,7 +521,7 @@ fn replay_case() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(300), ..ProptestConfig::default() })]
 
     /// Heavier faults (up to half of all messages lost or doubled); run with `--ignored`.
     #[test]
