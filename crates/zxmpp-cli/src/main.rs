@@ -27,15 +27,12 @@ enum Command {
     /// XMPP stream tools.
     #[command(subcommand)]
     Xml(xml::XmlCommand),
-<<<<<<< HEAD
     /// Entity capabilities: `zxmpp caps ver [FILE|-] [--hash ALGO] [--xep0390]`.
     Caps(caps::CapsArgs),
-=======
     /// Converts property lists (binary in CoreFoundation's layout, XML, JSON), like `plutil`.
     Plist(plist::PlistArgs),
     /// NSArchiver typedstream archives.
     Typedstream(typedstream::TypedstreamArgs),
->>>>>>> servers
 }
 
 /// Why a command failed; decides the exit status.
@@ -66,12 +63,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: Result<(), Failure> = match cli.command {
         Command::Xml(cmd) => xml::run(cmd),
-<<<<<<< HEAD
         Command::Caps(args) => caps::run(args),
-=======
         Command::Plist(args) => plist::run(args),
         Command::Typedstream(args) => typedstream::run(args),
->>>>>>> servers
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
