@@ -170,11 +170,8 @@ fn load_state(path: &PathBuf) -> Result<Option<Saved>, String> {
 
 fn encode_state(output_len: u64, snapshot: &ClientSnapshot) -> Result<Vec<u8>, String> {
     let mut bytes = format!("{STATE_MAGIC} {STATE_VERSION} {output_len}\n").into_bytes();
-    bytes.extend(
-        snapshot
-            .encode(Encoding::Binary)
-            .map_err(|e| e.to_string())?,
-    );
+    // JSON: readable with `tail -n +2 FILE`, and it carries the BOSH session's bodies as text.
+    bytes.extend(snapshot.encode(Encoding::Json).map_err(|e| e.to_string())?);
     Ok(bytes)
 }
 
@@ -243,7 +240,7 @@ async fn run(args: Args) -> Result<(), String> {
     let store = args
         .state
         .as_ref()
-        .map(|p| FileStore::new(p.clone(), Encoding::Binary));
+        .map(|p| FileStore::new(p.clone(), Encoding::Json));
     let saved = match &args.state {
         Some(path) => load_state(path)?,
         None => None,

@@ -89,7 +89,7 @@ impl Peer {
         if let Transport::Bosh(d) = &self.transport {
             snapshot.transport = d.snapshot().map(TransportSnapshot::Bosh);
         }
-        snapshot.encode(Encoding::Binary).expect("encode")
+        snapshot.encode(Encoding::Json).expect("encode")
     }
 
     /// A new process from saved bytes.
@@ -224,7 +224,7 @@ fn bare(jid: &str) -> &str {
 
 #[tokio::test(flavor = "current_thread")]
 #[ignore = "needs scripts/prosody start (run by scripts/test)"]
-async fn tcp_login_roster_and_message_exchange() {
+async fn prosody_tcp_login_roster_and_message_exchange() {
     let mut alice = Peer::new(config("alice", "tcp-a"), tcp());
     let mut bob = Peer::new(config("bob", "tcp-b"), tcp());
     let (alice_jid, resumed) = alice.online().await;
@@ -258,7 +258,7 @@ async fn tcp_login_roster_and_message_exchange() {
 
 #[tokio::test(flavor = "current_thread")]
 #[ignore = "needs scripts/prosody start (run by scripts/test)"]
-async fn bosh_login_roster_and_message_exchange_with_tcp() {
+async fn prosody_bosh_login_roster_and_message_exchange_with_tcp() {
     let mut alice = Peer::new(config("alice", "bosh-a"), bosh());
     let mut bob = Peer::new(config("bob", "tcp-b2"), tcp());
     let (alice_jid, _) = alice.online().await;
@@ -295,7 +295,7 @@ async fn bosh_login_roster_and_message_exchange_with_tcp() {
 
 #[tokio::test(flavor = "current_thread")]
 #[ignore = "needs scripts/prosody start (run by scripts/test)"]
-async fn presence_with_caps_is_verified_through_the_server() {
+async fn prosody_presence_with_caps_is_verified_through_the_server() {
     // Two resources of one account see each other's presence (RFC 6121 §4.2.2) without a subscription.
     let mut first = Peer::new(config("carol", "caps-1"), tcp());
     let mut second = Peer::new(config("carol", "caps-2"), bosh());
@@ -348,7 +348,7 @@ async fn presence_with_caps_is_verified_through_the_server() {
 
 #[tokio::test(flavor = "current_thread")]
 #[ignore = "needs scripts/prosody start (run by scripts/test)"]
-async fn bosh_restart_from_snapshot_mid_conversation_keeps_the_session() {
+async fn prosody_bosh_restart_from_snapshot_mid_conversation_keeps_the_session() {
     let mut bob = Peer::new(config("bob", "bosh-restart"), bosh());
     let mut alice = Peer::new(config("alice", "tcp-restart"), tcp());
     let (bob_jid, _) = bob.online().await;
@@ -407,7 +407,7 @@ async fn bosh_restart_from_snapshot_mid_conversation_keeps_the_session() {
 
 #[tokio::test(flavor = "current_thread")]
 #[ignore = "needs scripts/prosody start (run by scripts/test)"]
-async fn tcp_xep0198_resume_after_a_killed_connection() {
+async fn prosody_tcp_xep0198_resume_after_a_killed_connection() {
     let mut bob = Peer::new(config("bob", "tcp-resume"), tcp());
     let mut alice = Peer::new(config("alice", "tcp-resume-a"), tcp());
     let (bob_jid, _) = bob.online().await;
@@ -451,7 +451,7 @@ async fn tcp_xep0198_resume_after_a_killed_connection() {
 
 #[tokio::test(flavor = "current_thread")]
 #[ignore = "needs scripts/prosody start (run by scripts/test)"]
-async fn tcp_plain_is_refused_when_not_allowed() {
+async fn prosody_tcp_plain_is_refused_when_not_allowed() {
     // Prosody's test config offers no STARTTLS (no certificate): with PlainPolicy::Never the driver refuses.
     let mut client = Client::new(config("carol", "plain"), Instant::now()).expect("client");
     let mut driver = TcpDriver::new(TcpConfig::new(env("ZXMPP_PROSODY_C2S"), domain()));

@@ -420,7 +420,13 @@ impl BoshDriver {
     /// None today; the signature matches [`super::TcpDriver::flush`].
     pub async fn flush(&mut self, client: &mut Client) -> Result<(), DriverError> {
         let _ = client;
-        let deadline = Duration::from_secs(u64::from(self.config.wait) + 20);
+        // The session resends by itself after `request_timeout`; the HTTP layer gives up a little later.
+        let deadline = self
+            .session
+            .as_ref()
+            .map_or(Duration::from_secs(u64::from(self.config.wait) + 20), |s| {
+                s.request_timeout() + Duration::from_secs(5)
+            });
         for request in self.staged.drain(..) {
             let http = self.http.clone();
             let uri = self.uri.clone();
