@@ -145,7 +145,7 @@ impl BoshDriver {
     pub fn restore(config: BoshConfig, snapshot: SessionSnapshot) -> Result<Self, DriverError> {
         let mut driver = Self::new(config)?;
         let session = ClientSession::restore(snapshot, Instant::now())
-            .map_err(|e| DriverError::InvalidSnapshot(e.to_string()))?;
+            .map_err(DriverError::InvalidSnapshot)?;
         if !session.is_terminated() {
             driver.params = session.params().cloned();
             driver.session = Some(session);

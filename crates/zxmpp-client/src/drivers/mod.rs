@@ -61,7 +61,7 @@ pub enum DriverError {
     InvalidUrl(String),
     /// A saved BOSH session could not be restored.
     #[error("invalid BOSH session snapshot: {0}")]
-    InvalidSnapshot(String),
+    InvalidSnapshot(#[source] zxmpp_bosh::Error),
     /// The client closed its stream and the transport is finished.
     #[error("the session is closed")]
     Closed,
