@@ -424,6 +424,8 @@ struct Pending {
 enum Phase {
     Creating,
     Active,
+    /// A pause request is out: no new request until it is answered.
+    Pausing,
     Paused(u32),
     Terminating,
     Terminated,
@@ -1013,6 +1015,9 @@ impl ClientSession {
         if matches!(kind, Kind::Terminate(None)) {
             self.s.phase = Phase::Terminating;
         }
+        if matches!(kind, Kind::Pause(_)) {
+            self.s.phase = Phase::Pausing;
+        }
         self.s.unanswered.insert(
             rid.get(),
             Pending {
@@ -1288,7 +1293,7 @@ impl ClientSession {
                 }
             }
             Kind::Pause(secs) => {
-                if self.s.phase == Phase::Active {
+                if self.s.phase == Phase::Pausing {
                     self.s.phase = Phase::Paused(secs);
                     self.s.events.push_back(ClientEvent::Paused { secs });
                 }

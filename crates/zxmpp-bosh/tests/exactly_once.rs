@@ -1,6 +1,9 @@
 //! `exactly_once_under_faults`: a client session and a connection-manager session joined by a simulated network
 //! that drops, delays, duplicates and reorders HTTP requests and responses, with client restarts from serialized
-//! snapshots at random instants. Every payload sent by either side must arrive exactly once and in order.
+//! snapshots at random instants (half of them announced with a pause that outlasts the connection manager's
+//! inactivity). Every payload sent by either side must arrive exactly once and in order; no rid is skipped, and no
+//! rid answered before a snapshot is sent again after it. The clock is manual and the network an in-memory queue,
+//! so every case is deterministic (`BOSH_SIM_CASE` replays one, `BOSH_SIM_CASES` runs more).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
@@ -73,6 +76,10 @@ struct Sim {
     to_cm: Vec<(Instant, Bytes)>,
     to_client: Vec<(Instant, Bytes)>,
     restarts: Vec<Instant>,
+    /// A pause was asked for; the client stops once it is granted.
+    pausing: bool,
+    paused: bool,
+    resume_on_restore: bool,
     got_by_cm: Vec<Bytes>,
     got_by_client: Vec<Bytes>,
     sent_rids: BTreeSet<u64>,
@@ -139,6 +146,9 @@ impl Sim {
             to_cm,
             to_client,
             restarts,
+            pausing: false,
+            paused: false,
+            resume_on_restore: false,
             got_by_cm: Vec::new(),
             got_by_client: Vec::new(),
             sent_rids: BTreeSet::new(),
@@ -292,6 +302,7 @@ impl Sim {
                 match event {
                     ClientEvent::Payload(p) => self.got_by_client.push(p.bytes),
                     ClientEvent::Terminated(reason) => panic!("client terminated: {reason:?}"),
+                    ClientEvent::Paused { .. } => self.paused = true,
                     _ => {}
                 }
             }
@@ -330,8 +341,26 @@ impl Sim {
             cm.send(self.now, None, p)
                 .expect("connection manager accepts payloads");
         }
-        if self.restarts.first().is_some_and(|t| *t <= self.now) && self.client.is_some() {
+        let mut stop_for = None;
+        if let Some(client) = self.client.as_mut()
+            && self.restarts.first().is_some_and(|t| *t <= self.now)
+        {
             self.restarts.remove(0);
+            // Half of the stops are announced with a pause (XEP-0124 §10) and last longer than `inactivity`.
+            if !self.pausing && self.rng.chance(500) && client.pause(1800).is_ok() {
+                self.trace("client asks for a pause");
+                self.pausing = true;
+            } else {
+                stop_for = Some(Duration::from_millis(self.rng.below(15_000)));
+            }
+        }
+        if self.paused && self.client.is_some() {
+            self.paused = false;
+            self.pausing = false;
+            self.resume_on_restore = true;
+            stop_for = Some(Duration::from_millis(self.rng.below(600_000)));
+        }
+        if let Some(downtime) = stop_for {
             let client = self.client.take().unwrap();
             let json = serde_json::to_string(&client.snapshot()).expect("snapshot serializes");
             self.trace("client stops");
@@ -339,15 +368,17 @@ impl Sim {
             self.answered_before_restore
                 .extend(self.answered.iter().copied());
             self.epoch += 1;
-            let downtime = Duration::from_millis(self.rng.below(15_000));
             self.down_until = Some(self.now + downtime);
         }
         if self.down_until.is_some_and(|t| t <= self.now) {
             self.down_until = None;
             let json = self.snapshot.take().unwrap();
             let snapshot = serde_json::from_str(&json).expect("snapshot deserializes");
-            self.client =
-                Some(ClientSession::restore(snapshot, self.now).expect("snapshot restores"));
+            let mut client = ClientSession::restore(snapshot, self.now).expect("snapshot restores");
+            if std::mem::take(&mut self.resume_on_restore) {
+                client.resume(self.now);
+            }
+            self.client = Some(client);
             self.trace("client restored");
         }
     }
@@ -355,6 +386,7 @@ impl Sim {
     fn done(&self) -> bool {
         self.to_cm.is_empty()
             && self.to_client.is_empty()
+            && !self.pausing
             && self.client.is_some()
             && self.got_by_cm.len() >= self.n_client_total()
             && self.got_by_client.len() >= self.n_cm_total()
@@ -369,6 +401,10 @@ impl Sim {
     }
 
     fn next_time(&self) -> Option<Instant> {
+        if self.paused {
+            // The pause was granted: stop the client now.
+            return Some(self.now);
+        }
         let mut times = Vec::new();
         times.extend(self.net.iter().map(|(t, _, _)| *t));
         times.extend(
@@ -407,6 +443,7 @@ fn cm_config(inactivity: u32) -> CmConfig {
     config.inactivity = inactivity;
     config.max_repeats = 10_000;
     config.max_hold = 2;
+    config.maxpause = Some(3600);
     config
 }
 
