@@ -432,6 +432,7 @@ impl BoshDriver {
             let uri = self.uri.clone();
             let limit = self.config.max_response;
             self.in_flight.spawn(async move {
+                let started = tokio::time::Instant::now();
                 let outcome =
                     match tokio::time::timeout(deadline, post(&http, uri, request.body, limit))
                         .await
@@ -439,6 +440,12 @@ impl BoshDriver {
                         Ok(outcome) => outcome,
                         Err(_) => HttpOutcome::Failed,
                     };
+                // The session resends a failed request at once; pace quick failures (connection refused, a
+                // proxy's 502) at 1 s, 2 s, 3 s, 4 s per attempt so that its retries span a server restart.
+                if !matches!(outcome, HttpOutcome::Ok(_)) {
+                    let pace = Duration::from_secs(u64::from(request.id.attempt().min(4)));
+                    tokio::time::sleep_until(started + pace).await;
+                }
                 (request.id, outcome)
             });
         }
