@@ -346,7 +346,7 @@ async fn run(args: Args) -> Result<(), String> {
     });
     let mut stdin_open = true;
     let mut stdin_closed_at: Option<Instant> = None;
-    let mut closing = false;
+    let mut closing_since: Option<Instant> = None;
     let mut last_saved: Vec<u8> = Vec::new();
     let mut sent_presence = false;
 
@@ -482,7 +482,7 @@ async fn run(args: Args) -> Result<(), String> {
 
         // At the end of stdin: once everything sent was acknowledged (or the grace time is over), close.
         if let (Some(since), Some(grace)) = (stdin_closed_at, args.exit_after_stdin)
-            && !closing
+            && closing_since.is_none()
         {
             let settled = client.is_online() && client.unacked() == 0 && client.queued() == 0;
             if settled || now.duration_since(since) > Duration::from_secs(grace) {
@@ -494,7 +494,7 @@ async fn run(args: Args) -> Result<(), String> {
                     ));
                 }
                 client.close(now);
-                closing = true;
+                closing_since = Some(now);
             }
         }
 
@@ -529,13 +529,9 @@ async fn run(args: Args) -> Result<(), String> {
             .flush(&mut client)
             .await
             .map_err(|e| e.to_string())?;
-        if closing
-            && client.is_closed()
-            && stdin_closed_at.is_some_and(|t| {
-                now.duration_since(t) > Duration::from_secs(args.exit_after_stdin.unwrap_or(0) + 5)
-            })
-        {
-            say("closing timed out");
+        // The server has 10 s to answer the close.
+        if closing_since.is_some_and(|t| now.duration_since(t) > Duration::from_secs(10)) {
+            say("the server did not answer the close within 10 s");
             return Ok(());
         }
     }

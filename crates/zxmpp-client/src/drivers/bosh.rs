@@ -180,6 +180,10 @@ impl BoshDriver {
             return Err(DriverError::Closed);
         }
         if self.session.is_none() {
+            if client.is_closed() {
+                self.closed = true;
+                return Err(DriverError::Closed);
+            }
             let Some(at) = self.connect_at else {
                 self.closed = true;
                 return Err(DriverError::Closed);

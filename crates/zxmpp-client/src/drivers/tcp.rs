@@ -172,6 +172,10 @@ impl TcpDriver {
             return Err(DriverError::Closed);
         }
         let timer = client.poll_timeout();
+        if self.conn.is_none() && client.is_closed() {
+            self.closed = true;
+            return Err(DriverError::Closed);
+        }
         let Some(conn) = self.conn.as_mut() else {
             let at = self.reconnect_at.unwrap_or_else(Instant::now);
             if let Some(t) = timer
