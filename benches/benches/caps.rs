@@ -76,6 +76,25 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
+    // Where zxmpp's time goes: the parse alone, the hash of an already parsed reply alone.
+    let mut g = c.benchmark_group("caps_xep0390_complex_breakdown");
+    g.throughput(Throughput::Bytes(COMPLEX.len() as u64));
+    g.bench_function("zxmpp-caps parse", |b| {
+        b.iter(|| DiscoInfo::parse(black_box(COMPLEX.as_bytes())).unwrap())
+    });
+    let parsed = DiscoInfo::parse(COMPLEX.as_bytes()).unwrap();
+    g.bench_function("zxmpp-caps hash", |b| {
+        b.iter(|| xep0390::hash(black_box(&parsed), &Algorithm::Sha256).unwrap())
+    });
+    g.bench_function("zxmpp-xml parse_document", |b| {
+        b.iter(|| {
+            zxmpp_xml::parse_document(black_box(COMPLEX.as_bytes()), &zxmpp_xml::Config::default())
+                .unwrap()
+                .name()
+        })
+    });
+    g.finish();
+
     let mut g = c.benchmark_group("caps_xep0115_psi_parse_hash");
     g.throughput(Throughput::Bytes(PSI.len() as u64));
     g.bench_function("zxmpp-caps", |b| {

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use zxmpp_caps::{Algorithm, Caps, DiscoInfo, HashSet, xep0115, xep0390};
+use zxmpp_caps::{Algorithm, Caps, DiscoInfo, CapsHashSet, xep0115, xep0390};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(info) = DiscoInfo::parse(data) {
@@ -19,5 +19,5 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let _ = Caps::parse(data);
-    let _ = HashSet::parse(data);
+    let _ = CapsHashSet::parse(data);
 });

@@ -15,6 +15,9 @@ pub fn verify_key(key: &str, previous: &str) -> bool {
     next_key(key).eq_ignore_ascii_case(previous)
 }
 
+/// The longest key chain: K(i) costs i − 1 hashes, so chains are kept short enough for that to stay cheap.
+pub const MAX_CHAIN_LEN: u32 = 100_000;
+
 /// One generated key sequence K(1) … K(n), of which the client sends K(n) first (as `newkey`) and then
 /// K(n−1) … K(1) (as `key`).
 ///
@@ -28,19 +31,19 @@ pub struct KeyChain {
 }
 
 impl KeyChain {
-    /// A chain of `len` keys (at least 2) whose first key is `hex(SHA-1(seed))`.
+    /// A chain of `len` keys (2 to [`MAX_CHAIN_LEN`]) whose first key is `hex(SHA-1(seed))`.
     #[must_use]
     pub fn from_seed(seed: &[u8], len: u32) -> Self {
         let first = hex::encode(Sha1::digest(seed));
         Self::from_first_key(first, len)
     }
 
-    /// A chain of `len` keys (at least 2) with the given K(1).
+    /// A chain of `len` keys (2 to [`MAX_CHAIN_LEN`]) with the given K(1).
     #[must_use]
     pub fn from_first_key(first: String, len: u32) -> Self {
         Self {
             first,
-            len: len.max(2),
+            len: len.clamp(2, MAX_CHAIN_LEN),
             next: 0,
         }
     }
@@ -49,7 +52,7 @@ impl KeyChain {
     #[must_use]
     pub fn key(&self, index: u32) -> String {
         let mut key = self.first.clone();
-        for _ in 1..index {
+        for _ in 1..index.min(MAX_CHAIN_LEN) {
             key = next_key(&key);
         }
         key

@@ -26,7 +26,7 @@ pub(crate) enum Chunk {
 /// reference sizes, the top object, the six unused trailer bytes (the last of which Apple calls
 /// the sort version), and any bytes between the offset table and the trailer. What is refused
 /// with [`Error::UnsupportedLayout`]: two table entries pointing at the same bytes, and objects
-/// that overlap. Objects this crate does not read (sets `0xCn`, fill `0x0F`, the `0x7n`, `0x9n`,
+/// that overlap. Objects this crate does not read (fill `0x0F`, the `0x7n`, `0x9n`,
 /// `0xBn`, `0xEn`, `0xFn` markers, UIDs wider than 8 bytes) are refused with
 /// [`Error::UnknownMarker`].
 #[derive(Debug, Clone, PartialEq)]
@@ -203,11 +203,16 @@ impl Document {
     /// Whether this document is laid out as CoreFoundation lays out what it writes: objects
     /// packed in table order from byte 8, the offset table right after them, nothing before the
     /// trailer, zero unused trailer bytes, top object 0, reference and offset sizes as
-    /// CF-550's `_byteCount` picks them, and each object in CoreFoundation's encoding (narrowest
-    /// integer and count forms, ASCII strings whenever the text is ASCII, narrowest UIDs).
+    /// CF-550's `_byteCount` picks them, each object in CoreFoundation's encoding (narrowest
+    /// integer and count forms, ASCII strings whenever the text is ASCII, narrowest UIDs), and
+    /// the table in the order CoreFoundation's `_flattenPlist` produces: depth-first pre-order,
+    /// a dictionary's keys then its values, every container and UID new where it is referenced,
+    /// a repeated boolean appended again (an orphan) while referencing its first occurrence.
     ///
-    /// Object order and uniquing are not checked: CoreFoundation uniques by pointer, so an
-    /// Apple file may hold duplicates that no value-based rule predicts.
+    /// Strings, numbers, dates and data may be new or refer back: CoreFoundation uniques them
+    /// by pointer, so an Apple file may hold equal duplicates that no value-based rule
+    /// predicts. A file from `plistlib` that repeats a boolean is not in this layout (plistlib
+    /// uniques booleans), nor is one from the `plist` crate (its objects are not in pre-order).
     #[must_use]
     pub fn is_cf_layout(&self) -> bool {
         let n = self.objects.len() as u64;
@@ -224,6 +229,77 @@ impl Document {
             && self.object_ref_size == byte_count(n)
             && self.offset_int_size == byte_count(self.offset_table_offset())
             && self.objects.iter().all(object_is_cf)
+            && self.is_cf_order()
+    }
+
+    /// Replays CoreFoundation's `_flattenPlist` over the references from the top object and
+    /// checks that the table holds exactly the objects it would append, in its order.
+    fn is_cf_order(&self) -> bool {
+        let n = self.objects.len();
+        let mut next = 0usize;
+        let mut first_bool: [Option<usize>; 2] = [None, None];
+        // (container, position of its next reference)
+        let mut stack: Vec<(usize, usize)> = Vec::new();
+        let mut pending = Some(self.top as usize);
+        loop {
+            if let Some(r) = pending.take() {
+                let Some(object) = self.objects.get(r) else {
+                    return false;
+                };
+                match object {
+                    Object::Bool(b) => {
+                        let slot = &mut first_bool[usize::from(*b)];
+                        match *slot {
+                            None if r == next => *slot = Some(r),
+                            Some(first)
+                                if r == first
+                                    && self.objects.get(next) == Some(&Object::Bool(*b)) => {}
+                            _ => return false,
+                        }
+                        next += 1;
+                    }
+                    Object::Null
+                    | Object::Int { .. }
+                    | Object::Real(_)
+                    | Object::Date(_)
+                    | Object::Data { .. }
+                    | Object::Ascii { .. }
+                    | Object::Utf16 { .. } => {
+                        if r == next {
+                            next += 1;
+                        } else if r > next {
+                            return false;
+                        }
+                    }
+                    Object::Uid { .. } => {
+                        if r != next {
+                            return false;
+                        }
+                        next += 1;
+                    }
+                    Object::Array { .. } | Object::Set { .. } | Object::Dict { .. } => {
+                        if r != next {
+                            return false;
+                        }
+                        next += 1;
+                        stack.push((r, 0));
+                    }
+                }
+            }
+            let Some((node, k)) = stack.last_mut() else {
+                break;
+            };
+            match self.child(*node, *k) {
+                Some(c) => {
+                    *k += 1;
+                    pending = Some(c);
+                }
+                None => {
+                    stack.pop();
+                }
+            }
+        }
+        next == n
     }
 
     /// Checks that no container holds itself and that nesting stays within `limits`.
@@ -263,7 +339,10 @@ impl Document {
                 stack.pop();
                 state[node] = DONE;
                 let object = &self.objects[node];
-                if matches!(object, Object::Array { .. } | Object::Dict { .. }) {
+                if matches!(
+                    object,
+                    Object::Array { .. } | Object::Set { .. } | Object::Dict { .. }
+                ) {
                     let deepest = object
                         .references()
                         .map(|c| height[c as usize])
@@ -286,7 +365,7 @@ impl Document {
     /// The `k`th reference of object `node`, as an index.
     fn child(&self, node: usize, k: usize) -> Option<usize> {
         let r = match &self.objects[node] {
-            Object::Array { refs, .. } => refs.get(k)?,
+            Object::Array { refs, .. } | Object::Set { refs, .. } => refs.get(k)?,
             Object::Dict { keys, values, .. } => {
                 keys.get(k).or_else(|| values.get(k - keys.len()))?
             }
@@ -330,6 +409,8 @@ fn object_is_cf(object: &Object) -> bool {
             usize::from(*width) == IntWidth::minimal_unsigned(*value).bytes()
         }
         Object::Array { refs, length } => length_ok(refs.len(), length),
+        // CoreFoundation's writer does not write sets
+        Object::Set { .. } => false,
         Object::Dict { keys, length, .. } => length_ok(keys.len(), length),
     }
 }

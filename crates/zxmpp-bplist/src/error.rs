@@ -221,6 +221,9 @@ pub enum ValueProblem {
     /// A `null` object (0x00).
     #[error("null")]
     Null,
+    /// A set (`0xCn`).
+    #[error("set")]
+    Set,
     /// An integer outside the `i64` and `u64` ranges.
     #[error("integer outside the i64 and u64 ranges")]
     IntegerRange,

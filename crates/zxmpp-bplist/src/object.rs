@@ -166,6 +166,13 @@ pub enum Object {
         /// How the count is written.
         length: Length,
     },
+    /// `0xCn`: a set (CoreFoundation reads them; no `plist::Value` holds one).
+    Set {
+        /// Member references.
+        refs: Vec<u64>,
+        /// How the count is written.
+        length: Length,
+    },
     /// `0xDn`: all key references, then all value references.
     Dict {
         /// Key references.
@@ -181,7 +188,7 @@ impl Object {
     /// The references this object holds, in file order (for a dictionary: keys, then values).
     pub fn references(&self) -> impl Iterator<Item = u64> + '_ {
         let (a, b): (&[u64], &[u64]) = match self {
-            Object::Array { refs, .. } => (refs, &[]),
+            Object::Array { refs, .. } | Object::Set { refs, .. } => (refs, &[]),
             Object::Dict { keys, values, .. } => (keys, values),
             _ => (&[], &[]),
         };
@@ -231,6 +238,12 @@ impl Object {
                     put_uint(*r, ref_size, out);
                 }
             }
+            Object::Set { refs, length } => {
+                put_head(0xc0, refs.len(), *length, out);
+                for r in refs {
+                    put_uint(*r, ref_size, out);
+                }
+            }
             Object::Dict {
                 keys,
                 values,
@@ -262,7 +275,9 @@ impl Object {
             Object::Ascii { text, length } => head(text.len(), length) + text.len() as u64,
             Object::Utf16 { units, length } => head(units.len(), length) + 2 * units.len() as u64,
             Object::Uid { width, .. } => 1 + u64::from((*width).clamp(1, 8)),
-            Object::Array { refs, length } => head(refs.len(), length) + rs * refs.len() as u64,
+            Object::Array { refs, length } | Object::Set { refs, length } => {
+                head(refs.len(), length) + rs * refs.len() as u64
+            }
             Object::Dict { keys, length, .. } => {
                 head(keys.len(), length) + 2 * rs * keys.len() as u64
             }

@@ -274,6 +274,11 @@ impl ObjectReader<'_> {
                 let (refs, end) = self.refs(pos, n)?;
                 (Object::Array { refs, length }, end)
             }
+            0xc => {
+                let (n, length, pos) = self.collection(at, lo)?;
+                let (refs, end) = self.refs(pos, n)?;
+                (Object::Set { refs, length }, end)
+            }
             0xd => {
                 let (n, length, pos) = self.collection(at, lo)?;
                 let (keys, mid) = self.refs(pos, n)?;

@@ -68,6 +68,7 @@ pub(crate) fn convert(doc: &Document, index: u64, budget: &mut Budget) -> Result
     };
     Ok(match object {
         Object::Null => return Err(bad(ValueProblem::Null)),
+        Object::Set { .. } => return Err(bad(ValueProblem::Set)),
         Object::Bool(b) => Value::Boolean(*b),
         Object::Int { value, .. } => {
             if let Ok(v) = i64::try_from(*value) {

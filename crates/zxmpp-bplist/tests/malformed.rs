@@ -284,9 +284,7 @@ fn bad_trailer_sizes() {
 
 #[test]
 fn unknown_markers_and_bad_strings() {
-    for marker in [
-        0x0fu8, 0x70, 0x90, 0xb0, 0xc0, 0xe0, 0xf0, 0x15, 0x21, 0x34, 0x88,
-    ] {
+    for marker in [0x0fu8, 0x70, 0x90, 0xb0, 0xe0, 0xf0, 0x15, 0x21, 0x34, 0x88] {
         let bytes = packed(&[&[marker, 0, 0, 0, 0, 0, 0, 0, 0, 0]], 1, 1, 0);
         assert_eq!(
             Document::parse(&bytes).unwrap_err(),
@@ -377,6 +375,25 @@ fn values_a_plist_value_cannot_hold() {
             problem: ValueProblem::DuplicateKey,
             ..
         }
+    ));
+    let set = packed(
+        &[&[0xc2, 0x01, 0x02], &[0x51, b'a'], &[0x51, b'b']],
+        1,
+        1,
+        0,
+    );
+    let doc = Document::parse(&set).unwrap();
+    assert_eq!(doc.to_vec(), set);
+    assert!(matches!(
+        doc.to_value().unwrap_err(),
+        Error::Unrepresentable {
+            problem: ValueProblem::Set,
+            ..
+        }
+    ));
+    assert!(matches!(
+        Document::parse(&packed(&[&[0xc1, 0x00]], 1, 1, 0)).unwrap_err(),
+        Error::Cycle { .. }
     ));
     let lone_surrogate = packed(&[&[0x61, 0xd8, 0x00]], 1, 1, 0);
     let doc = Document::parse(&lone_surrogate).unwrap();
@@ -491,4 +508,36 @@ fn shared_data_cannot_expand_into_a_huge_value() {
         Error::ValueTooLarge { limit: 10_000_000 }
     ));
     assert!(doc.to_value().is_ok()); // 20 MB is within the default 256 MiB
+}
+
+#[test]
+fn pointer_uniqued_duplicates_are_still_a_corefoundation_layout() {
+    // CF-550 uniques by pointer: two distinct CFStrings "x" are both written. The file is a
+    // layout CoreFoundation writes, though value-uniquing would have written one "x".
+    let bytes = packed(
+        &[
+            &[0xd2, 0x01, 0x02, 0x03, 0x04],
+            &[0x51, b'a'],
+            &[0x51, b'b'],
+            &[0x51, b'x'],
+            &[0x51, b'x'],
+        ],
+        1,
+        1,
+        0,
+    );
+    let doc = Document::parse(&bytes).unwrap();
+    assert!(doc.is_cf_layout());
+    assert_eq!(doc.to_vec(), bytes);
+    assert_ne!(
+        zxmpp_bplist::to_vec_apple(&doc.to_value().unwrap()).unwrap(),
+        bytes
+    );
+    // a reference to a later object, or a repeated boolean without its orphan, is not
+    let forward = packed(&[&[0xa1, 0x02], &[0x09], &[0x09]], 1, 1, 0);
+    assert!(!Document::parse(&forward).unwrap().is_cf_layout());
+    let uniqued_bool = packed(&[&[0xa2, 0x01, 0x01], &[0x09]], 1, 1, 0);
+    assert!(!Document::parse(&uniqued_bool).unwrap().is_cf_layout());
+    let orphan_bool = packed(&[&[0xa2, 0x01, 0x01], &[0x09], &[0x09]], 1, 1, 0);
+    assert!(Document::parse(&orphan_bool).unwrap().is_cf_layout());
 }

@@ -114,6 +114,7 @@ proptest! {
 fn plistlib_written_files_read_as_plistlib_reads_them_and_re_encode_identically() {
     let out = python(&["generate", "300", "20261125"], b"");
     let mut authored_checked = 0;
+    let (mut cf_layout_seen, mut not_cf_layout_seen) = (0, 0);
     for (i, line) in out
         .split(|b| *b == b'\n')
         .filter(|l| !l.is_empty())
@@ -125,14 +126,31 @@ fn plistlib_written_files_read_as_plistlib_reads_them_and_re_encode_identically(
         assert_eq!(doc.to_vec(), bytes, "case {i}: layout-keeping re-encode");
         let value = doc.to_value().unwrap();
         assert_eq!(common::canon(&value), case["canon"], "case {i}: value");
+        let authored = to_vec_apple(&value).unwrap();
         if case["has_bool"] == false && case["sorted"] == false {
-            assert_eq!(to_vec_apple(&value).unwrap(), bytes, "case {i}: authoring");
+            assert_eq!(authored, bytes, "case {i}: authoring");
             authored_checked += 1;
+        }
+        // plistlib uniques every scalar by value, so its file is in CoreFoundation's layout
+        // exactly when CoreFoundation would have written the same bytes (no repeated boolean)
+        assert_eq!(
+            doc.is_cf_layout(),
+            authored == bytes,
+            "case {i}: is_cf_layout"
+        );
+        if doc.is_cf_layout() {
+            cf_layout_seen += 1;
+        } else {
+            not_cf_layout_seen += 1;
         }
     }
     assert!(
         authored_checked > 50,
         "only {authored_checked} authoring cases"
+    );
+    assert!(
+        cf_layout_seen > 50 && not_cf_layout_seen > 10,
+        "{cf_layout_seen} in CF layout, {not_cf_layout_seen} not"
     );
 }
 

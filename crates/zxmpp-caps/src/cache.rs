@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use crate::algo::{Algorithm, decode_base64, encode_base64};
-use crate::caps::{Caps, HashSet};
+use crate::caps::{Caps, CapsHashSet};
 use crate::model::DiscoInfo;
 use crate::{Error, IllFormed, xep0115, xep0390};
 
@@ -345,7 +345,7 @@ impl CapsCache {
     }
 
     /// An XEP-0390 `<c/>` (capability hash set) from `jid`'s presence.
-    pub fn handle_hash_set(&mut self, now: Instant, jid: &str, set: &HashSet) {
+    pub fn handle_hash_set(&mut self, now: Instant, jid: &str, set: &CapsHashSet) {
         let mut keys: Vec<(u8, VerKey)> = set
             .hashes
             .iter()

@@ -152,12 +152,12 @@ impl HashValue {
 
 /// An XEP-0390 `<c xmlns='urn:xmpp:caps'/>`: a capability hash set.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct HashSet {
+pub struct CapsHashSet {
     /// The `<hash/>` children in document order.
     pub hashes: Vec<HashValue>,
 }
 
-impl HashSet {
+impl CapsHashSet {
     /// The hash set of `info` for each algorithm in `algos`.
     ///
     /// # Errors
@@ -173,7 +173,7 @@ impl HashSet {
                 })
             })
             .collect::<Result<Vec<_>, Error>>()?;
-        Ok(HashSet { hashes })
+        Ok(CapsHashSet { hashes })
     }
 
     /// The hash a processing entity should query and verify: the strongest algorithm this crate computes.

@@ -6,7 +6,7 @@
 //! - **XEP-0115 v1.6**: the verification string and its hash ([`xep0115`]) with the §5.4 validation, the
 //!   `<c/>` element ([`Caps`]) including the legacy format with `ext` bundles ([`LegacyProfile`], with the
 //!   iChat profile Z-XMPP advertised to be offered calls).
-//! - **XEP-0390** (caps 2.0): the hash input, capability hash sets ([`HashSet`]) and hash nodes ([`xep0390`]).
+//! - **XEP-0390** (caps 2.0): the hash input, capability hash sets ([`CapsHashSet`]) and hash nodes ([`xep0390`]).
 //! - A **sans-IO caps cache** ([`CapsCache`]) that only caches replies it has verified, refuses poisoned
 //!   ones, bounds its size and its outstanding queries, and persists with serde ([`CacheSnapshot`]).
 //!
@@ -64,6 +64,10 @@
 //! ```
 
 #![warn(missing_docs)]
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 mod algo;
 mod cache;
@@ -81,7 +85,7 @@ pub use cache::{
     CacheConfig, CacheSnapshot, Capabilities, CapsCache, CapsEvent, CapsQuery, SNAPSHOT_VERSION,
     Scheme, Trust, VerKey,
 };
-pub use caps::{Caps, HashSet, HashValue, NS_CAPS};
+pub use caps::{Caps, CapsHashSet, HashValue, NS_CAPS};
 pub use error::{Error, IllFormed};
 pub use legacy::{
     ExtBundle, ICHAT_AV_EXT, ICHAT_BUNDLES, ICHAT_FEATURES, ICHAT_NODE, LegacyProfile,

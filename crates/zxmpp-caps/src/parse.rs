@@ -7,7 +7,7 @@ use zxmpp_xml::{Config, Element, parse_document};
 
 use crate::Error;
 use crate::algo::Algorithm;
-use crate::caps::{Caps, HashSet, HashValue, NS_CAPS};
+use crate::caps::{Caps, CapsHashSet, HashValue, NS_CAPS};
 use crate::model::{DataForm, DiscoInfo, Field, Identity, NS_DATA, NS_DISCO_INFO};
 use crate::xep0390::{NS_CAPS2, NS_HASHES2};
 
@@ -66,6 +66,20 @@ fn raw<'a>(el: &Element<'a>) -> Cow<'a, str> {
     Cow::Borrowed(el.as_str())
 }
 
+/// The character data of a `<value/>`: sliced straight out of the validated document when it is plain text
+/// (no references, no CDATA, no markup), read through the element view otherwise.
+fn value_text<'a>(value: &Element<'a>) -> Cow<'a, str> {
+    let raw = value.as_str();
+    if let Some(inner) = raw
+        .strip_prefix("<value>")
+        .and_then(|r| r.strip_suffix("</value>"))
+        && !inner.contains(['&', '<', '\r'])
+    {
+        return Cow::Borrowed(inner);
+    }
+    value.text()
+}
+
 fn parse_form<'a>(x: &Element<'a>, limits: &Limits) -> Result<DataForm<'a>, Error> {
     let mut form = DataForm {
         kind: x.attr("type"),
@@ -87,7 +101,7 @@ fn parse_form<'a>(x: &Element<'a>, limits: &Limits) -> Result<DataForm<'a>, Erro
                 for value in child.children() {
                     if value.is("value", NS_DATA) {
                         check(field.values.len(), limits.max_values, "values in a field")?;
-                        field.values.push(value.text());
+                        field.values.push(value_text(&value));
                     }
                 }
                 form.fields.push(field);
@@ -211,7 +225,7 @@ impl<'a> Caps<'a> {
     }
 }
 
-impl HashSet {
+impl CapsHashSet {
     /// Reads an XEP-0390 `<c xmlns='urn:xmpp:caps'/>` element view; `<hash/>`es with bad Base64 are refused.
     ///
     /// # Errors
@@ -231,13 +245,13 @@ impl HashSet {
             let algo = Algorithm::from_name(&required(&h, "algo", "hash")?);
             hashes.push(HashValue::from_base64(algo, &h.text())?);
         }
-        Ok(HashSet { hashes })
+        Ok(CapsHashSet { hashes })
     }
 
     /// Parses an XEP-0390 `<c/>` on its own.
     ///
     /// # Errors
-    /// [`Error::Xml`] and as [`HashSet::from_element`].
+    /// [`Error::Xml`] and as [`CapsHashSet::from_element`].
     pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
         let root = parse_document(bytes, &Config::default())?;
         Self::from_element(&root)

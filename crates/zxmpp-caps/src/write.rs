@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use crate::algo::encode_base64;
-use crate::caps::{Caps, HashSet, NS_CAPS};
+use crate::caps::{Caps, CapsHashSet, NS_CAPS};
 use crate::model::{DiscoInfo, NS_DATA, NS_DISCO_INFO};
 use crate::xep0390::{NS_CAPS2, NS_HASHES2};
 
@@ -130,7 +130,7 @@ impl Caps<'_> {
     }
 }
 
-impl HashSet {
+impl CapsHashSet {
     /// The `<c xmlns='urn:xmpp:caps'/>` element with its `<hash xmlns='urn:xmpp:hashes:2'/>` children.
     #[must_use]
     pub fn to_xml(&self) -> String {

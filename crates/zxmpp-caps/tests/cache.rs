@@ -5,8 +5,8 @@
 use std::time::{Duration, Instant};
 
 use zxmpp_caps::{
-    Algorithm, CacheConfig, CacheSnapshot, Caps, CapsCache, CapsEvent, CapsQuery, DiscoInfo, Error,
-    HashSet, ICHAT_NODE, IllFormed, LegacyProfile, SNAPSHOT_VERSION, Trust,
+    Algorithm, CacheConfig, CacheSnapshot, Caps, CapsCache, CapsEvent, CapsHashSet, CapsQuery,
+    DiscoInfo, Error, ICHAT_NODE, IllFormed, LegacyProfile, SNAPSHOT_VERSION, Trust,
 };
 
 fn data(name: &str) -> Vec<u8> {
@@ -251,7 +251,7 @@ fn xep0390_hash_set_verified() {
     <hash xmlns="urn:xmpp:hashes:2" algo="sha-256">u79ZroNJbdSWhdSp311mddz44oHHPsEBntQ5b1jqBSY=</hash>
     <hash xmlns="urn:xmpp:hashes:2" algo="sha3-256">XpUJzLAc93258sMECZ3FJpebkzuyNXDzRNwQog8eycg=</hash>
   </c>"#;
-    let set = HashSet::parse(c).unwrap();
+    let set = CapsHashSet::parse(c).unwrap();
     let bytes = data("xep0390-complex.xml");
     let reply = DiscoInfo::parse(&bytes).unwrap();
     let t0 = Instant::now();

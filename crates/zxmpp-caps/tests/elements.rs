@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use zxmpp_caps::{
-    Algorithm, Caps, DiscoInfo, HashSet, ICHAT_NODE, LegacyProfile, Limits, xep0115, xep0390,
+    Algorithm, Caps, CapsHashSet, DiscoInfo, ICHAT_NODE, LegacyProfile, Limits, xep0115, xep0390,
 };
 
 fn data(name: &str) -> Vec<u8> {
@@ -70,9 +70,9 @@ fn unknown_hash_names_written_back_unchanged() {
 fn xep0390_6_hash_set_build_and_parse() {
     let bytes = data("xep0390-simple.xml");
     let info = DiscoInfo::parse(&bytes).unwrap();
-    let set = HashSet::for_info(&info, &[Algorithm::Sha256, Algorithm::Sha3_256]).unwrap();
+    let set = CapsHashSet::for_info(&info, &[Algorithm::Sha256, Algorithm::Sha3_256]).unwrap();
     // The <c/> of XEP-0390 §4.5.1.
-    let spec = HashSet::parse(
+    let spec = CapsHashSet::parse(
         br#"<c xmlns="urn:xmpp:caps">
   <hash xmlns="urn:xmpp:hashes:2" algo="sha-256">kzBZbkqJ3ADrj7v08reD1qcWUwNGHaidNUgD7nHpiw8=</hash>
   <hash xmlns="urn:xmpp:hashes:2" algo="sha3-256">79mdYAfU9rEdTOcWDO7UEAt6E56SUzk/g6TnqUeuD9Q=</hash>
@@ -80,10 +80,10 @@ fn xep0390_6_hash_set_build_and_parse() {
     )
     .unwrap();
     assert_eq!(set, spec);
-    assert_eq!(HashSet::parse(set.to_xml().as_bytes()).unwrap(), set);
+    assert_eq!(CapsHashSet::parse(set.to_xml().as_bytes()).unwrap(), set);
     assert_eq!(set.preferred().unwrap().algo, Algorithm::Sha3_256);
     assert!(set.hashes.iter().all(|h| h.verify(&info).unwrap()));
-    assert!(HashSet::parse(b"<c xmlns='urn:xmpp:caps'><hash xmlns='urn:xmpp:hashes:2' algo='sha-256'>!!</hash></c>").is_err());
+    assert!(CapsHashSet::parse(b"<c xmlns='urn:xmpp:caps'><hash xmlns='urn:xmpp:hashes:2' algo='sha-256'>!!</hash></c>").is_err());
 }
 
 #[test]
@@ -119,6 +119,19 @@ fn written_xml_reads_back_with_escapes() {
         .with_form(zxmpp_caps::DataForm::result("urn:f").with_field("v", ["<&>", "\r\n x"]));
     let xml = info.to_xml();
     assert_eq!(DiscoInfo::parse(xml.as_bytes()).unwrap(), info);
+}
+
+#[test]
+fn values_with_references_cdata_and_line_ends() {
+    let xml = "<query xmlns='http://jabber.org/protocol/disco#info'><x xmlns='jabber:x:data' type='result'>\
+               <field var='FORM_TYPE' type='hidden'><value>urn:f</value></field><field var='v'>\
+               <value>a&amp;b</value><value><![CDATA[<c>]]></value><value>d\r\ne</value><value/><value>plain</value>\
+               </field></x></query>";
+    let info = DiscoInfo::parse(xml.as_bytes()).unwrap();
+    assert_eq!(
+        info.forms[0].fields[1].values,
+        ["a&b", "<c>", "d\ne", "", "plain"]
+    );
 }
 
 #[test]

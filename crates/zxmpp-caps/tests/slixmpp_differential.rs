@@ -44,10 +44,12 @@ fn text() -> impl Strategy<Value = String> {
             "😀",
             "a\tb",
             "x\ny",
+            "\u{feff}D",
         ])
         .prop_map(str::to_owned),
         "[a-c+</&: ]{0,5}",
-        // U+FEFF is left out: zxmpp-xml 0.1 drops a text node that starts with it (reported to the lead).
+        // U+FEFF only in the pool above: zxmpp-xml (main at 2026-11-25) reads `<v>\u{feff}\u{feff}</v>` as one
+        // U+FEFF (reported to the lead).
         "[\\x20-\\x7e\\u{a0}-\\u{d7ff}\\u{e000}-\\u{fefe}\\u{ff00}-\\u{fffd}\\u{10000}-\\u{10ffff}]{0,4}",
     ]
 }

@@ -272,6 +272,16 @@ fn xep0115_5_1_escaped_plus() {
     assert_eq!(ver(&xml).unwrap(), "OMIEIzSWWnlFs2EDxwtAn9/Tcsw=");
 }
 
+/// A value that starts with U+FEFF keeps it (it is character data, not a byte order mark).
+#[test]
+fn xep0115_5_1_value_starting_with_feff() {
+    let xml = format!(
+        "<query {Q}><identity category='client' type='pc'/><x xmlns='jabber:x:data' type='result'>\
+         <field var='FORM_TYPE' type='hidden'><value>urn:f</value></field><field var='a'><value>\u{feff}D</value></field></x></query>"
+    );
+    assert_eq!(ver(&xml).unwrap(), "oFCcp837QR8bssNVSe5X0feMbMo=");
+}
+
 /// A FORM_TYPE repeating the same value is not ill-formed (only *differing* values are).
 #[test]
 fn xep0115_5_4_equal_form_type_values() {

@@ -8,6 +8,7 @@ mod caps;
 mod input;
 mod plist;
 mod typedstream;
+mod vc;
 mod xml;
 
 use std::process::ExitCode;
@@ -33,6 +34,9 @@ enum Command {
     Plist(plist::PlistArgs),
     /// NSArchiver typedstream archives.
     Typedstream(typedstream::TypedstreamArgs),
+    /// iChat AV invitations.
+    #[command(subcommand)]
+    Vc(vc::VcCommand),
 }
 
 /// Why a command failed; decides the exit status.
@@ -66,6 +70,7 @@ fn main() -> ExitCode {
         Command::Caps(args) => caps::run(args),
         Command::Plist(args) => plist::run(args),
         Command::Typedstream(args) => typedstream::run(args),
+        Command::Vc(cmd) => vc::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

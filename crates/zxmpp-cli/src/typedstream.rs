@@ -50,7 +50,7 @@ pub(crate) fn run(args: TypedstreamArgs) -> Result<(), Failure> {
 
 /// The JSON view: header facts, then each group with its values; objects carry their
 /// number (`id`), class chain with versions and a `kind`; back-references are `{"ref": id}`.
-fn archive_json(a: &Archive) -> Json {
+pub(crate) fn archive_json(a: &Archive) -> Json {
     let mut next_id = 0u32;
     json!({
         "byte_order": match a.byte_order { ByteOrder::Little => "little", ByteOrder::Big => "big" },

@@ -996,3 +996,179 @@ fn bosh_features_without_a_header_are_accepted() {
     s.feed(&features_sasl(&["PLAIN"]));
     assert!(s.take().iter().any(|x| x.contains("mechanism='PLAIN'")));
 }
+
+#[test]
+fn a_snapshot_while_enabling_sm_keeps_the_stanzas_sent_meanwhile() {
+    let mut s = Server::new(config());
+    login_plain(&mut s, FEATURES_BIND_SM);
+    answer_bind(&mut s);
+    s.events();
+    // Online for sending, but <enabled/> has not come yet.
+    s.client
+        .send_message(s.now, "romeo@example.net", "meanwhile");
+    s.pump();
+    let snapshot = s.client.snapshot();
+    assert_eq!(snapshot.phase, zxmpp_state::Phase::Negotiating);
+    assert!(snapshot.stream_management.is_none());
+    assert_eq!(
+        snapshot
+            .outbound
+            .iter()
+            .filter(|q| q.xml.contains(">meanwhile<"))
+            .count(),
+        1
+    );
+    let client = Client::restore(snapshot, Some("r0m30myr0m30".into()), s.now).unwrap();
+    let mut r = Server::from_client(client, s.now);
+    login_plain(&mut r, FEATURES_BIND_SM);
+    answer_bind(&mut r);
+    assert_eq!(count(&r.take(), ">meanwhile<"), 1);
+}
+
+#[test]
+fn xep0198_an_h_too_high_or_backwards_acknowledges_nothing() {
+    let mut s = Server::new(config());
+    online_sm(&mut s);
+    s.client.send_message(s.now, "romeo@example.net", "one");
+    s.client.send_message(s.now, "romeo@example.net", "two");
+    s.pump();
+    s.feed("<a xmlns='urn:xmpp:sm:3' h='3'/>");
+    assert_eq!(s.client.unacked(), 2);
+    s.feed("<a xmlns='urn:xmpp:sm:3' h='1'/>");
+    assert_eq!(s.client.unacked(), 1);
+    s.feed("<a xmlns='urn:xmpp:sm:3' h='0'/>");
+    assert_eq!(s.client.unacked(), 1);
+    // h counts modulo 2^32 (XEP-0198 §4): wrapping is fine.
+    s.feed("<a xmlns='urn:xmpp:sm:3' h='2'/>");
+    assert_eq!(s.client.unacked(), 0);
+}
+
+#[test]
+fn xep0198_h_wraps_at_2_pow_32() {
+    let mut s = Server::new(config());
+    online_sm(&mut s);
+    for body in ["one", "two", "three"] {
+        s.client.send_message(s.now, "romeo@example.net", body);
+    }
+    s.pump();
+    let mut snapshot = s.client.snapshot();
+    let sm = snapshot.stream_management.as_mut().unwrap();
+    sm.acked = u32::MAX - 1;
+    sm.inbound = u32::MAX;
+    let client = Client::restore(snapshot, Some("r0m30myr0m30".into()), s.now).unwrap();
+    let mut r = Server::from_client(client, s.now);
+    // (2^32 − 2) + 3 = 1 (mod 2^32).
+    r.feed("<a xmlns='urn:xmpp:sm:3' h='1'/>");
+    assert_eq!(r.client.unacked(), 0);
+    r.feed("<message xmlns='jabber:client' from='romeo@example.net'><body>x</body></message>");
+    r.feed("<r xmlns='urn:xmpp:sm:3'/>");
+    assert_eq!(r.take(), ["<a xmlns='urn:xmpp:sm:3' h='0'/>"]);
+}
+
+mod exactly_once {
+    //! A property: whatever the interleaving of sends, acknowledgements and connection losses (each losing an
+    //! arbitrary tail of what was in flight), the server ends up with every message exactly once, in order.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Send(u8),
+        /// The network delivers this many of the in-flight stanzas.
+        Deliver(u8),
+        /// The server acknowledges what it has.
+        Ack,
+        /// The server asks for an acknowledgement.
+        Request,
+        /// The connection breaks after delivering this many in-flight stanzas; the rest is lost.
+        Break(u8),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            3 => (1u8..4).prop_map(Op::Send),
+            3 => (0u8..6).prop_map(Op::Deliver),
+            1 => Just(Op::Ack),
+            1 => Just(Op::Request),
+            1 => (0u8..4).prop_map(Op::Break),
+        ]
+    }
+
+    struct Net {
+        s: Server,
+        /// Sent by the client, not yet received by the server.
+        pipe: std::collections::VecDeque<String>,
+        /// Message bodies the server received, in order.
+        received: Vec<String>,
+        /// The server's count of handled stanzas.
+        h: u32,
+    }
+
+    impl Net {
+        fn collect(&mut self) {
+            self.s.pump();
+            for x in self.s.take() {
+                self.pipe.push_back(x);
+            }
+        }
+
+        fn deliver(&mut self, n: usize) {
+            for _ in 0..n {
+                let Some(x) = self.pipe.pop_front() else {
+                    return;
+                };
+                if x.starts_with("<message") {
+                    let el = parse_document(x.as_bytes(), &Config::default()).unwrap();
+                    self.received
+                        .push(el.child("body", "").unwrap().text().into_owned());
+                    self.h = self.h.wrapping_add(1);
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn every_message_arrives_exactly_once(ops in prop::collection::vec(op(), 1..40)) {
+            let mut s = Server::new(config());
+            online_sm(&mut s);
+            let mut net = Net { s, pipe: Default::default(), received: Vec::new(), h: 0 };
+            let mut sent = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Send(n) => {
+                        for _ in 0..n {
+                            let body = format!("m{}", sent.len());
+                            net.s.client.send_message(net.s.now, "romeo@example.net", &body);
+                            sent.push(body);
+                        }
+                    }
+                    Op::Deliver(n) => net.deliver(n as usize),
+                    Op::Ack => {
+                        let h = net.h;
+                        net.s.feed(&format!("<a xmlns='urn:xmpp:sm:3' h='{h}'/>"));
+                    }
+                    Op::Request => net.s.feed("<r xmlns='urn:xmpp:sm:3'/>"),
+                    Op::Break(n) => {
+                        net.collect();
+                        net.deliver(n as usize);
+                        net.pipe.clear();
+                        net.s.disconnect();
+                        login_plain(&mut net.s, FEATURES_BIND_SM);
+                        let resume = net.s.take();
+                        prop_assert!(resume.last().is_some_and(|x| x.starts_with("<resume")), "{resume:?}");
+                        let h = net.h;
+                        net.s.feed(&format!("<resumed xmlns='urn:xmpp:sm:3' h='{h}' previd='some-long-sm-id'/>"));
+                    }
+                }
+                net.collect();
+                net.s.events();
+            }
+            let rest = net.pipe.len();
+            net.deliver(rest);
+            prop_assert_eq!(net.received, sent);
+        }
+    }
+}

@@ -168,5 +168,57 @@ pub struct RosterItem {
 #[non_exhaustive]
 pub enum TransportSnapshot {
     /// A BOSH session (its sid, rids, unanswered bodies, keys).
-    Bosh(zxmpp_bosh::ClientSnapshot),
+    ///
+    /// In JSON it is nested as it is; in the binary encoding it is embedded as JSON bytes, because
+    /// `zxmpp-bosh` snapshots read text-or-bytes fields with `deserialize_any`, which postcard cannot do.
+    Bosh(#[serde(with = "embedded_json")] zxmpp_bosh::ClientSnapshot),
+}
+
+/// Serde for values that need a self-describing format: nested in human-readable formats, JSON bytes in others.
+mod embedded_json {
+    use std::fmt;
+
+    use serde::de::{self, DeserializeOwned, Visitor};
+    use serde::{Deserializer, Serialize, Serializer};
+
+    pub(super) fn serialize<T: Serialize, S: Serializer>(
+        value: &T,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            value.serialize(s)
+        } else {
+            let bytes = serde_json::to_vec(value).map_err(serde::ser::Error::custom)?;
+            s.serialize_bytes(&bytes)
+        }
+    }
+
+    pub(super) fn deserialize<'de, T: DeserializeOwned, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<T, D::Error> {
+        if d.is_human_readable() {
+            T::deserialize(d)
+        } else {
+            let bytes = d.deserialize_byte_buf(BytesVisitor)?;
+            serde_json::from_slice(&bytes).map_err(de::Error::custom)
+        }
+    }
+
+    struct BytesVisitor;
+
+    impl Visitor<'_> for BytesVisitor {
+        type Value = Vec<u8>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("JSON bytes")
+        }
+
+        fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+            Ok(v.to_vec())
+        }
+
+        fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+            Ok(v)
+        }
+    }
 }

@@ -93,6 +93,11 @@ pub fn encode(archive: &Archive) -> Result<Vec<u8>, Error> {
     write::encode(archive)
 }
 
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 impl Archive {
     /// Encodes this archive; same as [`encode`].
     ///

@@ -92,6 +92,15 @@ impl Archive {
             _ => None,
         }
     }
+
+    /// For a dictionary object: the value of the first entry whose key is an NSString equal to
+    /// `key`, following back-references in keys (unlike [`Object::get`]).
+    #[must_use]
+    pub fn lookup<'a>(&'a self, dict: &'a Object, key: &str) -> Option<&'a Value> {
+        dict.as_dictionary()?
+            .iter()
+            .find_map(|(k, v)| (self.resolve(k).and_then(Object::as_str) == Some(key)).then_some(v))
+    }
 }
 
 fn collect_objects<'a>(v: &'a Value, out: &mut Vec<&'a Object>) {

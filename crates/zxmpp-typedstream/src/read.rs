@@ -519,89 +519,125 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Recognises the Foundation layouts; anything else keeps its groups.
+/// The Foundation layouts the reader recognises.
+#[derive(Clone, Copy)]
+enum Layout {
+    String,
+    Number,
+    NsValue,
+    Data,
+    Dictionary,
+    Array,
+    Date,
+}
+
+/// Recognises the Foundation layouts (checked by reference, then moved out without copying);
+/// anything else keeps its groups.
 fn recognize(class: &Class, groups: Vec<Group>) -> Content {
-    let recognised = match class.name() {
-        "NSString" | "NSMutableString" => string(&groups),
-        "NSNumber" => typed(&groups).map(|(objc_type, value)| Content::Number { objc_type, value }),
-        "NSValue" => typed(&groups).map(|(objc_type, value)| Content::Value { objc_type, value }),
-        "NSData" | "NSMutableData" => data(&groups),
-        "NSDictionary" | "NSMutableDictionary" => collection(&groups, 2).map(|items| {
-            let mut it = items.into_iter();
+    let layout = match class.name() {
+        "NSString" | "NSMutableString" if is_string(&groups) => Layout::String,
+        "NSNumber" if is_typed(&groups) => Layout::Number,
+        "NSValue" if is_typed(&groups) => Layout::NsValue,
+        "NSData" | "NSMutableData" if is_data(&groups) => Layout::Data,
+        "NSDictionary" | "NSMutableDictionary" if is_collection(&groups, 2) => Layout::Dictionary,
+        "NSArray" | "NSMutableArray" if is_collection(&groups, 1) => Layout::Array,
+        "NSDate" if is_date(&groups) => Layout::Date,
+        _ => return Content::Groups(groups),
+    };
+    // Each group of a recognised layout holds exactly one value.
+    let mut values = groups.into_iter().map(|g| {
+        let encoding = g.encoding;
+        (encoding, g.values.into_iter().next().unwrap_or(Value::Nil))
+    });
+    match layout {
+        Layout::String => match take(&mut values) {
+            Value::Unshared(b) => String::from_utf8(b).map_or_else(
+                |e| Content::Groups(vec![Group::new("+", vec![Value::Unshared(e.into_bytes())])]),
+                Content::String,
+            ),
+            other => Content::Groups(vec![Group::new("+", vec![other])]),
+        },
+        Layout::Number | Layout::NsValue => {
+            let _objc_type = take(&mut values);
+            let (objc_type, value) = values.next().unwrap_or((String::new(), Value::Nil));
+            if matches!(layout, Layout::Number) {
+                Content::Number { objc_type, value }
+            } else {
+                Content::Value { objc_type, value }
+            }
+        }
+        Layout::Data => {
+            let _len = take(&mut values);
+            match take(&mut values) {
+                Value::ByteArray(b) => Content::Data(b),
+                _ => Content::Data(Vec::new()),
+            }
+        }
+        Layout::Dictionary => {
+            let _count = take(&mut values);
             let mut entries = Vec::new();
-            while let (Some(k), Some(v)) = (it.next(), it.next()) {
+            while let (Some((_, k)), Some((_, v))) = (values.next(), values.next()) {
                 entries.push((k, v));
             }
             Content::Dictionary(entries)
-        }),
-        "NSArray" | "NSMutableArray" => collection(&groups, 1).map(Content::Array),
-        "NSDate" => match groups.as_slice() {
-            [g] if g.encoding == "d" => match g.values.as_slice() {
-                [Value::Double(d)] => Some(Content::Date(*d)),
-                _ => None,
-            },
-            _ => None,
+        }
+        Layout::Array => {
+            let _count = take(&mut values);
+            Content::Array(values.map(|(_, v)| v).collect())
+        }
+        Layout::Date => match take(&mut values) {
+            Value::Double(d) => Content::Date(d),
+            _ => Content::Date(0.0),
         },
-        _ => None,
-    };
-    recognised.unwrap_or(Content::Groups(groups))
-}
-
-fn string(groups: &[Group]) -> Option<Content> {
-    match groups {
-        [g] if g.encoding == "+" => match g.values.as_slice() {
-            [Value::Unshared(b)] => std::str::from_utf8(b)
-                .ok()
-                .map(|s| Content::String(s.to_owned())),
-            _ => None,
-        },
-        _ => None,
     }
 }
 
-fn typed(groups: &[Group]) -> Option<(String, Value)> {
+fn take(values: &mut impl Iterator<Item = (String, Value)>) -> Value {
+    values.next().map_or(Value::Nil, |(_, v)| v)
+}
+
+fn is_string(groups: &[Group]) -> bool {
+    matches!(groups, [g] if g.encoding == "+"
+        && matches!(g.values.as_slice(), [Value::Unshared(b)] if std::str::from_utf8(b).is_ok()))
+}
+
+fn is_typed(groups: &[Group]) -> bool {
     match groups {
-        [t, v] if t.encoding == "*" => match (t.values.as_slice(), v.values.as_slice()) {
-            ([Value::CString(ty)], [value]) if ty.as_slice() == v.encoding.as_bytes() => {
-                Some((v.encoding.clone(), value.clone()))
-            }
-            _ => None,
-        },
-        _ => None,
+        [t, v] if t.encoding == "*" => matches!(
+            (t.values.as_slice(), v.values.as_slice()),
+            ([Value::CString(ty)], [_]) if ty.as_slice() == v.encoding.as_bytes()
+        ),
+        _ => false,
     }
 }
 
-fn data(groups: &[Group]) -> Option<Content> {
+fn is_data(groups: &[Group]) -> bool {
     match groups {
-        [n, d] if n.encoding == "i" => match (n.values.as_slice(), d.values.as_slice()) {
+        [n, d] if n.encoding == "i" => matches!(
+            (n.values.as_slice(), d.values.as_slice()),
             ([Value::Int(len)], [Value::ByteArray(bytes)])
                 if usize::try_from(*len).ok() == Some(bytes.len())
-                    && d.encoding == format!("[{len}c]") =>
-            {
-                Some(Content::Data(bytes.clone()))
-            }
-            _ => None,
-        },
-        _ => None,
+                    && d.encoding == format!("[{len}c]")
+        ),
+        _ => false,
     }
 }
 
-/// `i` count, then `count * per` `@` groups of one value each; returns those values.
-fn collection(groups: &[Group], per: usize) -> Option<Vec<Value>> {
-    let (first, rest) = groups.split_first()?;
-    if first.encoding != "i" {
-        return None;
-    }
-    let [Value::Int(n)] = first.values.as_slice() else {
-        return None;
+fn is_date(groups: &[Group]) -> bool {
+    matches!(groups, [g] if g.encoding == "d" && matches!(g.values.as_slice(), [Value::Double(_)]))
+}
+
+/// `i` count, then `count * per` `@` groups of one value each.
+fn is_collection(groups: &[Group], per: usize) -> bool {
+    let Some((first, rest)) = groups.split_first() else {
+        return false;
     };
-    if usize::try_from(*n).ok()?.checked_mul(per)? != rest.len() {
-        return None;
-    }
-    rest.iter()
-        .map(|g| match g.values.as_slice() {
-            [v] if g.encoding == "@" => Some(v.clone()),
-            _ => None,
-        })
-        .collect()
+    let [Value::Int(n)] = first.values.as_slice() else {
+        return false;
+    };
+    first.encoding == "i"
+        && usize::try_from(*n).ok().and_then(|n| n.checked_mul(per)) == Some(rest.len())
+        && rest
+            .iter()
+            .all(|g| g.encoding == "@" && g.values.len() == 1)
 }

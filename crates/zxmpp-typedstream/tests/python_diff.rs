@@ -131,6 +131,27 @@ fn generated_archives_read_alike_by_pytypedstream() {
         files.push(write(&dir, &format!("case{i}.typedstream"), &bytes));
         expected.push((common::canonical(&ours), bytes));
     }
+    // The generated cases cover what they are meant to.
+    let has = |needle: &str| {
+        expected
+            .iter()
+            .filter(|(j, _)| j.to_string().contains(needle))
+            .count()
+    };
+    for needle in [
+        "\"ref\"",
+        "\"groups\"",
+        "\"big\"",
+        "\"dict\"",
+        "\"class\":[[\"ZX",
+        "\"struct\"",
+    ] {
+        assert!(
+            has(needle) >= 10,
+            "only {} cases with {needle}",
+            has(needle)
+        );
+    }
     let py = pytypedstream(&files);
     for (i, ((ours, bytes), py)) in expected.iter().zip(&py).enumerate() {
         assert_eq!(

@@ -76,7 +76,10 @@ fn vcicedata_seed_decodes_to_research_structure_and_reencodes() {
     let version = dict.get("version").unwrap().as_object().unwrap();
     assert_eq!(number(version), ("i", &Value::Int(2)));
 
-    let ice = dict.get("SIP-ICE").unwrap().as_object().unwrap();
+    let ice = archive
+        .lookup(dict, "SIP-ICE")
+        .and_then(|v| archive.resolve(v))
+        .unwrap();
     assert_eq!(names(&ice.class), [("NSData", 0), ("NSObject", 0)]);
     let blob = ice.as_data().unwrap();
     // The SIP-ICE payload is ice.bin[0xe1..0x209] per the research notes.
@@ -403,4 +406,82 @@ fn shared_objects_are_references() {
     assert_eq!(a.resolve(&items[1]).unwrap().as_str(), Some("same"));
     // Written as ref to object-table entry #3 (array #0, NSArray #1, NSObject #2, string #3).
     assert!(bytes.ends_with(b"\x92\x95\x86"), "{bytes:02x?}");
+}
+
+/// The integer rule from the research notes (§2, "Writer canonical choices"): one byte for
+/// −110..=127, else 0x81+int16, else 0x82+int32, else 0x87+int64; little-endian here.
+#[test]
+fn integer_widths_follow_apple_rule() {
+    let cases: &[(i64, &[u8])] = &[
+        (0, b"\x00"),
+        (127, b"\x7f"),
+        (-110, b"\x92"),
+        (-111, b"\x81\x91\xff"),
+        (128, b"\x81\x80\x00"),
+        (-32768, b"\x81\x00\x80"),
+        (32768, b"\x82\x00\x80\x00\x00"),
+        (i64::from(i32::MIN), b"\x82\x00\x00\x00\x80"),
+        (1 << 31, b"\x87\x00\x00\x00\x80\x00\x00\x00\x00"),
+    ];
+    for &(v, wire) in cases {
+        let a = Archive {
+            byte_order: ByteOrder::Little,
+            system_version: 1000,
+            groups: vec![zxmpp_typedstream::Group::new("q", vec![Value::Int(v)])],
+        };
+        let bytes = encode(&a).unwrap();
+        assert_eq!(
+            &bytes[16..],
+            [b"\x84\x01q".as_slice(), wire].concat(),
+            "{v}"
+        );
+        assert_eq!(decode(&bytes).unwrap(), a);
+    }
+}
+
+#[test]
+fn display_shows_references_and_generic_groups() {
+    let thing = Object::new(
+        Class::new([("ZXThing", 2), ("NSObject", 0)]),
+        Content::Groups(vec![
+            zxmpp_typedstream::Group::new(
+                "i@",
+                vec![Value::Int(7), Value::Ref(zxmpp_typedstream::ObjectId(0))],
+            ),
+            zxmpp_typedstream::Group::new(
+                "{p=ff}",
+                vec![Value::Struct(vec![Value::Float(1.5), Value::Float(-2.0)])],
+            ),
+        ]),
+    );
+    let a = Archive::with_root(Value::object(thing));
+    let text = decode(&encode(&a).unwrap()).unwrap().to_string();
+    let expected = "typedstream v4, little-endian (streamtyped), system version 1000, 1 group
+\"@\": #0 ZXThing v2 : NSObject v0, 2 groups
+  group \"i@\":
+    7
+    -> #0
+  \"{p=ff}\": struct, 2 items
+    1.5
+    -2.0
+";
+    assert_eq!(text, expected);
+}
+
+#[test]
+fn nesting_up_to_the_default_depth_limit_fits_a_test_thread_stack() {
+    // Test threads have 2 MiB of stack; the reader, writer and display recurse per level.
+    let depth = zxmpp_typedstream::Limits::default().max_depth;
+    let mut v = Value::object(Object::ns_string("leaf"));
+    for _ in 0..depth - 1 {
+        v = Value::object(Object::ns_array(vec![v]));
+    }
+    let bytes = encode(&Archive::with_root(v.clone())).unwrap();
+    let a = decode(&bytes).unwrap();
+    assert_eq!(a.root(), Some(&v));
+    assert!(a.to_string().contains("\"leaf\""));
+    // One level more is refused.
+    let deeper = Value::object(Object::ns_array(vec![v]));
+    let bytes = encode(&Archive::with_root(deeper)).unwrap();
+    assert!(matches!(decode(&bytes), Err(Error::TooDeep { .. })));
 }

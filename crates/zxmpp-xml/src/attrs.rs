@@ -4,6 +4,7 @@
 //! out as ranges of the caller's buffer (with its lifetime) and so that the checks of the
 //! validating pass and the lookups of the views share one tokenizer.
 
+use crate::chars::ASCII_NAME;
 use crate::error::ErrorKind;
 
 /// One attribute as written: qualified name and raw (escaped) value, both borrowed.
@@ -13,6 +14,11 @@ pub(crate) struct RawAttr<'a> {
     pub(crate) value: &'a [u8],
     /// Index of the name's first byte within the scanned region.
     pub(crate) at: usize,
+    /// `Some(colon)` when the name is all ASCII and already known to be a well-formed QName
+    /// (with the colon's index in the name, if any); `None` when it needs the full check.
+    pub(crate) qname: Option<Option<usize>>,
+    /// Whether the value holds a `<` or a `&` (and so needs checking).
+    pub(crate) special: bool,
 }
 
 /// Iterates over the attributes in the bytes between a tag's name and its `>` (or `/>`).
@@ -53,10 +59,26 @@ impl<'a> Iterator for AttrScanner<'a> {
             self.i = self.s.len();
             return Some(Err((at, ErrorKind::MalformedAttribute)));
         }
-        let name_end = self.s[at..]
-            .iter()
-            .position(|b| matches!(b, b'=' | b' ' | b'\t' | b'\n' | b'\r'))
-            .map_or(self.s.len(), |p| at + p);
+        // Find the end of the name and, on the way, whether it is a plain ASCII QName.
+        let mut name_end = self.s.len();
+        let mut colon = None;
+        let mut plain = true;
+        for (k, &b) in self.s[at..].iter().enumerate() {
+            if matches!(b, b'=' | b' ' | b'\t' | b'\n' | b'\r') {
+                name_end = at + k;
+                break;
+            }
+            if b == b':' {
+                plain &= colon.is_none() && k > 0;
+                colon = Some(k);
+            } else if b >= 0x80
+                || ASCII_NAME[usize::from(b)] == 0
+                || ((k == 0 || colon == Some(k - 1)) && ASCII_NAME[usize::from(b)] != 2)
+            {
+                plain = false;
+            }
+        }
+        plain &= name_end > at && colon.is_none_or(|c| at + c + 1 < name_end);
         let name = &self.s[at..name_end];
         self.i = name_end;
         self.skip_ws();
@@ -74,18 +96,35 @@ impl<'a> Iterator for AttrScanner<'a> {
             }
         };
         let value_start = self.i + 1;
-        let Some(len) = self
+        // Values are short: one plain loop finds the quote and notes `<` and `&`.
+        let mut special = false;
+        let mut len = None;
+        for (k, &b) in self
             .s
             .get(value_start..)
-            // Values are short: a plain loop beats a memchr call.
-            .and_then(|rest| rest.iter().position(|&b| b == quote))
-        else {
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            if b == quote {
+                len = Some(k);
+                break;
+            }
+            special |= b == b'<' || b == b'&';
+        }
+        let Some(len) = len else {
             self.i = self.s.len();
             return Some(Err((at, ErrorKind::MalformedAttribute)));
         };
         let value = &self.s[value_start..value_start + len];
         self.i = value_start + len + 1;
-        Some(Ok(RawAttr { name, value, at }))
+        Some(Ok(RawAttr {
+            name,
+            value,
+            at,
+            qname: plain.then_some(colon),
+            special,
+        }))
     }
 }
 
@@ -105,6 +144,41 @@ mod tests {
                 .map_err(|(_, k)| k)
             })
             .collect()
+    }
+
+    /// The scanner's fast QName verdict never disagrees with the full check.
+    #[test]
+    fn fast_qname_check_agrees_with_split_qname() {
+        let alphabet = [b'a', b'Z', b'_', b'1', b'-', b'.', b':', b'$', 0xC3, 0xA9];
+        let mut names = vec![Vec::new()];
+        for _ in 0..4 {
+            let mut longer = Vec::new();
+            for n in &names {
+                for &b in &alphabet {
+                    let mut m: Vec<u8> = n.clone();
+                    m.push(b);
+                    longer.push(m);
+                }
+            }
+            names.extend(longer);
+        }
+        for name in names.iter().filter(|n| !n.is_empty()) {
+            let mut region = b" ".to_vec();
+            region.extend_from_slice(name);
+            region.extend_from_slice(b"='v'");
+            let Some(Ok(a)) = AttrScanner::new(&region).next() else {
+                continue;
+            };
+            if let Some(colon) = a.qname {
+                let full = crate::chars::split_qname(a.name);
+                assert_eq!(
+                    full.map(|(p, _)| p.map(<[u8]>::len)),
+                    Ok(colon),
+                    "{:?}",
+                    String::from_utf8_lossy(name)
+                );
+            }
+        }
     }
 
     #[test]

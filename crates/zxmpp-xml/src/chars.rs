@@ -55,7 +55,7 @@ fn scan_bytes(s: &[u8], from: usize, to: usize) -> Option<(usize, u32)> {
 }
 
 /// Byte classes for ASCII names: 2 = may start a name, 1 = may continue one, 0 = neither.
-const ASCII_NAME: [u8; 128] = {
+pub(crate) const ASCII_NAME: [u8; 128] = {
     let mut t = [0u8; 128];
     let mut b = 0;
     while b < 128 {

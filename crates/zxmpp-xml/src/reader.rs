@@ -913,10 +913,16 @@ impl StreamReader {
             if count > self.config.max_attributes {
                 return Err(self.err(ErrorKind::AttributeLimit(self.config.max_attributes), at));
             }
-            let (ap, al) = split_qname(a.name).map_err(|k| self.err(k, at))?;
+            let (ap, al) = match a.qname {
+                Some(None) => (None, a.name),
+                Some(Some(c)) => (Some(&a.name[..c]), &a.name[c + 1..]),
+                None => split_qname(a.name).map_err(|k| self.err(k, at))?,
+            };
             let value_at =
                 at + (a.value.as_ptr() as usize).saturating_sub(a.name.as_ptr() as usize);
-            check_attr_value(a.value).map_err(|(i, k)| self.err(k, value_at + i))?;
+            if a.special {
+                check_attr_value(a.value).map_err(|(i, k)| self.err(k, value_at + i))?;
+            }
             // Duplicates: compare with the attributes before this one.
             if self
                 .seen_names
@@ -930,8 +936,13 @@ impl StreamReader {
                 (None, b"xmlns") => {
                     decls += 1;
                     known.xmlns = Some((value_at - s, a.value.len()));
-                    let v = unescape(as_str(a.value), true);
-                    if v == XML_NS || v == "http://www.w3.org/2000/xmlns/" {
+                    if a.value == XML_NS.as_bytes()
+                        || a.value == b"http://www.w3.org/2000/xmlns/"
+                        || (a.special && {
+                            let v = unescape(as_str(a.value), true);
+                            v == XML_NS || v == "http://www.w3.org/2000/xmlns/"
+                        })
+                    {
                         return Err(self.err(ErrorKind::ReservedNamespace(lossy(a.name)), at));
                     }
                 }

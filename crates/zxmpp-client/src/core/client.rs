@@ -278,7 +278,16 @@ impl Client {
                 }),
             roster: self.roster.clone(),
             caps_cache: self.caps.snapshot(),
-            outbound: self.outbound.iter().cloned().collect(),
+            // Stanzas sent after <enable/> but before <enabled/> have no resumable session: they go out
+            // again in the next one.
+            outbound: self
+                .sm
+                .iter()
+                .filter(|s| !s.enabled)
+                .flat_map(|s| s.unacked.iter())
+                .chain(self.outbound.iter())
+                .cloned()
+                .collect(),
             pending_iqs: self
                 .pending
                 .iter()
@@ -1042,8 +1051,11 @@ impl Client {
     fn acknowledge(&mut self, h: u32) {
         let Some(sm) = &mut self.sm else { return };
         let count = h.wrapping_sub(sm.acked) as usize;
-        // More than we sent: the server is wrong; acknowledge what we have.
-        let count = count.min(sm.unacked.len());
+        if count > sm.unacked.len() {
+            // More than we sent (or h went backwards): a broken server. Dropping stanzas on its word could lose
+            // them, so the acknowledgement is ignored (XEP-0198 §4 `handled-count-too-high`).
+            return;
+        }
         for stanza in sm.unacked.drain(..count) {
             if let Some(id) = stanza.id {
                 self.events.push_back(ClientEvent::Acked { id });
