@@ -89,7 +89,7 @@ impl Peer {
         if let Transport::Bosh(d) = &self.transport {
             snapshot.transport = d.snapshot().map(TransportSnapshot::Bosh);
         }
-        snapshot.encode(Encoding::Json).expect("encode")
+        snapshot.encode(Encoding::Binary).expect("encode")
     }
 
     /// A new process from saved bytes.
