@@ -11,7 +11,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
-use zxmpp_client::drivers::{TcpConfig, TcpDriver, TlsRoots};
+use zxmpp_client::drivers::{DriverError, TcpConfig, TcpDriver, TlsRoots};
 use zxmpp_client::sasl::Mechanism;
 use zxmpp_client::{Client, ClientConfig, ClientEvent};
 
@@ -160,24 +160,29 @@ async fn rfc6120_5_starttls_refuses_a_certificate_for_another_name() {
     );
     let mut events = Vec::new();
     let run = async {
-        while !events
-            .iter()
-            .any(|e| matches!(e, ClientEvent::Disconnected { .. }))
-        {
+        loop {
             driver.wait(&mut client).await.expect("driver");
             while let Some(e) = client.poll_event() {
                 events.push(e);
             }
             driver.stage(&mut client);
-            driver.flush(&mut client).await.expect("flush");
-            while let Some(e) = client.poll_event() {
-                events.push(e);
+            if let Err(e) = driver.flush(&mut client).await {
+                while let Some(e) = client.poll_event() {
+                    events.push(e);
+                }
+                return e;
             }
         }
     };
-    tokio::time::timeout(Duration::from_secs(20), run)
+    let error = tokio::time::timeout(Duration::from_secs(20), run)
         .await
         .expect("in time");
+    // A certificate error is final: the driver stops instead of reconnecting.
+    assert!(matches!(error, DriverError::Certificate(_)), "{error:?}");
+    assert!(matches!(
+        driver.wait(&mut client).await,
+        Err(DriverError::Closed)
+    ));
     let reason = events.iter().find_map(|e| match e {
         ClientEvent::Disconnected { reason, .. } => Some(reason.clone()),
         _ => None,

@@ -56,6 +56,9 @@ pub enum DriverError {
     /// The server offers no STARTTLS and the [`PlainPolicy`] forbids a plain connection to it.
     #[error("the server at {0} offers no STARTTLS and plain connections to it are not allowed")]
     PlainNotAllowed(String),
+    /// The server's TLS certificate did not verify (unknown issuer, wrong name, expired, …); the driver stops.
+    #[error("the server's certificate was refused: {0}")]
+    Certificate(#[source] std::io::Error),
     /// The BOSH URL is not a valid `http://` or `https://` URL.
     #[error("invalid BOSH URL {0:?}")]
     InvalidUrl(String),

@@ -442,8 +442,17 @@ impl TcpDriver {
                 self.stage(client);
             }
             Ok(Err(e)) => {
-                // Put a placeholder back so that `lost` reports the failure to the client.
                 self.fail_without_conn(client, format!("TLS handshake: {e}"));
+                // A certificate that does not verify will not verify on the next attempt either (and may be an
+                // attack): stop instead of reconnecting.
+                let bad_certificate = e
+                    .get_ref()
+                    .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+                    .is_some_and(|inner| matches!(inner, rustls::Error::InvalidCertificate(_)));
+                if bad_certificate {
+                    self.closed = true;
+                    return Err(DriverError::Certificate(e));
+                }
             }
             Err(_) => self.fail_without_conn(client, "TLS handshake timed out".to_owned()),
         }
