@@ -281,6 +281,14 @@ async fn prosody_bosh_login_roster_and_message_exchange_with_tcp() {
         [(bob_jid.clone(), "to BOSH".to_owned())]
     );
 
+    // Alice's session holds a request (hold=1, wait=10 s) right now: the message must go out at once on a second
+    // request, a second keep-alive connection (requests=2), not after the held one returns.
+    let held = match &alice.transport {
+        Transport::Bosh(d) => d.in_flight(),
+        Transport::Tcp(_) => 0,
+    };
+    assert!(held >= 1, "a request is held");
+    let sent_at = Instant::now();
     alice
         .client
         .send_message(Instant::now(), &bob_jid, "from BOSH");
@@ -288,6 +296,11 @@ async fn prosody_bosh_login_roster_and_message_exchange_with_tcp() {
     assert_eq!(
         bob.until_messages(1).await,
         [(alice_jid, "from BOSH".to_owned())]
+    );
+    assert!(
+        sent_at.elapsed() < Duration::from_secs(5),
+        "delivered after {:?}: requests were not concurrent",
+        sent_at.elapsed()
     );
     alice.close().await;
     bob.close().await;

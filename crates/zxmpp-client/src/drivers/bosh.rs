@@ -160,6 +160,12 @@ impl BoshDriver {
         self.session.as_ref().and_then(ClientSession::sid)
     }
 
+    /// HTTP requests posted and not yet answered.
+    #[must_use]
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
     /// The BOSH session's resumable state (`None` when there is no session).
     #[must_use]
     pub fn snapshot(&self) -> Option<SessionSnapshot> {
