@@ -1172,3 +1172,42 @@ mod exactly_once {
         }
     }
 }
+
+#[test]
+fn invalid_configurations_and_snapshots_are_errors() {
+    let now = Instant::now();
+    for jid in ["nodomain", "@example.com", "juliet@", "a@b@c"] {
+        assert!(
+            matches!(
+                Client::new(ClientConfig::new(jid, "pw", [0; 32]), now),
+                Err(zxmpp_client::Error::InvalidJid(_))
+            ),
+            "{jid}"
+        );
+    }
+    let mut snapshot = zxmpp_state::ClientSnapshot::new(config().settings);
+    snapshot.phase = zxmpp_state::Phase::Online;
+    assert!(matches!(
+        Client::restore(snapshot.clone(), None, now),
+        Err(zxmpp_client::Error::Restore(_))
+    ));
+    snapshot.caps_cache.version = 99;
+    snapshot.phase = zxmpp_state::Phase::Offline;
+    assert!(matches!(
+        Client::restore(snapshot, None, now),
+        Err(zxmpp_client::Error::Caps(_))
+    ));
+}
+
+#[test]
+fn without_a_password_a_restored_client_does_not_log_in() {
+    let now = Instant::now();
+    let snapshot = zxmpp_state::ClientSnapshot::new(config().settings);
+    let client = Client::restore(snapshot, None, now).unwrap();
+    let mut s = Server::from_client(client, now);
+    s.connect(true);
+    s.feed(&features_sasl(&["PLAIN"]));
+    assert!(
+        matches!(&s.events()[..], [ClientEvent::AuthFailed { condition, .. }] if condition == "no-password")
+    );
+}
