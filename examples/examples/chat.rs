@@ -15,13 +15,13 @@
 //! sid, unanswered requests resent unchanged) or resumes the same XEP-0198 stream, without a new login (SASL is
 //! repeated on TCP, as XEP-0198 requires), and no message is lost or shown twice:
 //!
-//! * With `--output FILE`, a message line is appended to the file before the snapshot that counts it as handled
-//!   (XEP-0198 `h`, BOSH rid) is saved, together with the file's new length. A restart first cuts the file back
-//!   to the saved length; anything cut is delivered again by the server, because the saved state never
-//!   acknowledged it. This is exactly-once.
-//! * On stdout (which cannot be cut back), the line is printed right after the snapshot is saved: a kill in
-//!   that microsecond-wide window loses the line from the screen (it was handled). Use `--output` when it
-//!   matters.
+//! * When the output is a file (`--output FILE`, or stdout redirected to a regular file with `>>`), a message line
+//!   is written before the snapshot that counts it as handled (XEP-0198 `h`, BOSH rid) is saved, together with the
+//!   file's new length. A restart first cuts the file back to the saved length; anything cut is delivered again by
+//!   the server, because the saved state never acknowledged it. This is exactly-once.
+//! * On a terminal or a pipe (which cannot be cut back), the line is printed right after the snapshot is saved: a
+//!   kill in that microsecond-wide window loses the line from the screen (it was handled). Redirect to a file or
+//!   use `--output` when it matters.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write as _};
@@ -38,7 +38,8 @@ use zxmpp_client::drivers::{
 use zxmpp_client::state::{ClientSnapshot, Encoding, FileStore, TransportSnapshot};
 use zxmpp_client::{Client, ClientConfig, ClientEvent};
 
-/// Header of the state file: a line `zxmpp-chat 1 OUTPUT_LEN`, then the `zxmpp-state` snapshot.
+/// Header of the state file: a line `zxmpp-chat 1 OUTPUT_LEN` (`-` when the output is not a file), then the
+/// `zxmpp-state` snapshot.
 const STATE_MAGIC: &str = "zxmpp-chat";
 const STATE_VERSION: u32 = 1;
 
@@ -129,7 +130,8 @@ enum Output {
 }
 
 struct Saved {
-    output_len: u64,
+    /// Length of the output file when the state was saved; `None` when the output was not a file.
+    output_len: Option<u64>,
     snapshot: ClientSnapshot,
 }
 
@@ -157,9 +159,13 @@ fn load_state(path: &PathBuf) -> Result<Option<Saved>, String> {
             path.display()
         ));
     }
-    let output_len = len
-        .parse()
-        .map_err(|_| format!("{}: bad output length", path.display()))?;
+    let output_len = match len {
+        "-" => None,
+        len => Some(
+            len.parse()
+                .map_err(|_| format!("{}: bad output length", path.display()))?,
+        ),
+    };
     let snapshot = ClientSnapshot::decode(rest.get(1..).unwrap_or_default())
         .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(Some(Saved {
@@ -168,8 +174,9 @@ fn load_state(path: &PathBuf) -> Result<Option<Saved>, String> {
     }))
 }
 
-fn encode_state(output_len: u64, snapshot: &ClientSnapshot) -> Result<Vec<u8>, String> {
-    let mut bytes = format!("{STATE_MAGIC} {STATE_VERSION} {output_len}\n").into_bytes();
+fn encode_state(output_len: Option<u64>, snapshot: &ClientSnapshot) -> Result<Vec<u8>, String> {
+    let len = output_len.map_or_else(|| "-".to_owned(), |n| n.to_string());
+    let mut bytes = format!("{STATE_MAGIC} {STATE_VERSION} {len}\n").into_bytes();
     // JSON: readable with `tail -n +2 FILE`, and it carries the BOSH session's bodies as text.
     bytes.extend(snapshot.encode(Encoding::Json).map_err(|e| e.to_string())?);
     Ok(bytes)
@@ -187,6 +194,36 @@ fn is_loopback_address(address: &str) -> bool {
 fn bosh_host(url: &str) -> &str {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     rest.split('/').next().unwrap_or(rest)
+}
+
+/// Standard output as a file, when it is a regular file (not a terminal or a pipe).
+fn stdout_file() -> Option<File> {
+    use std::os::fd::AsFd as _;
+    let fd = io::stdout().as_fd().try_clone_to_owned().ok()?;
+    let file = File::from(fd);
+    file.metadata().ok()?.is_file().then_some(file)
+}
+
+/// Cuts the output back to what the saved state counted (what is cut is delivered again, since that state never
+/// acknowledged it) and positions writes at its end.
+fn open_output(mut file: File, committed: Option<u64>, name: &str) -> Result<Output, String> {
+    use std::io::{Seek as _, SeekFrom};
+    let actual = file.metadata().map_err(|e| e.to_string())?.len();
+    // Without a saved length (first run, or the last run printed to a terminal) the file is taken as it is.
+    let committed = committed.unwrap_or(actual);
+    if actual > committed {
+        file.set_len(committed)
+            .map_err(|e| format!("{name}: {e}"))?;
+        say(format!(
+            "cut {} uncommitted bytes from {name} (they will be delivered again)",
+            actual - committed
+        ));
+    }
+    let len = committed.min(actual);
+    // Appending descriptors write at the end anyway; `> FILE` ones write at their offset.
+    file.seek(SeekFrom::Start(len))
+        .map_err(|e| format!("{name}: {e}"))?;
+    Ok(Output::File { file, len })
 }
 
 fn say(text: impl std::fmt::Display) {
@@ -247,29 +284,21 @@ async fn run(args: Args) -> Result<(), String> {
     };
 
     // The output and its committed length: cut back what was written after the last saved state.
+    let committed = saved.as_ref().and_then(|s| s.output_len);
     let mut output = match &args.output {
-        None => Output::Stdout,
         Some(path) => {
             let file = OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(path)
                 .map_err(|e| format!("{}: {e}", path.display()))?;
-            let actual = file.metadata().map_err(|e| e.to_string())?.len();
-            let committed = saved.as_ref().map_or(actual, |s| s.output_len);
-            if actual > committed {
-                file.set_len(committed).map_err(|e| e.to_string())?;
-                say(format!(
-                    "cut {} uncommitted bytes from {} (they will be delivered again)",
-                    actual - committed,
-                    path.display()
-                ));
-            }
-            Output::File {
-                file,
-                len: committed.min(actual),
-            }
+            open_output(file, committed, &path.display().to_string())?
         }
+        // Redirected to a regular file (`>> FILE`): just as good as --output.
+        None => match stdout_file() {
+            Some(file) => open_output(file, committed, "standard output")?,
+            None => Output::Stdout,
+        },
     };
 
     let (mut client, transport_snapshot, restored) = match saved {
@@ -505,8 +534,8 @@ async fn run(args: Args) -> Result<(), String> {
             let mut snapshot = client.snapshot();
             snapshot.transport = transport.snapshot();
             let output_len = match &output {
-                Output::File { len, .. } => *len,
-                Output::Stdout => 0,
+                Output::File { len, .. } => Some(*len),
+                Output::Stdout => None,
             };
             let bytes = encode_state(output_len, &snapshot)?;
             if bytes != last_saved {
