@@ -1211,3 +1211,52 @@ fn without_a_password_a_restored_client_does_not_log_in() {
         matches!(&s.events()[..], [ClientEvent::AuthFailed { condition, .. }] if condition == "no-password")
     );
 }
+
+#[test]
+fn ichat_legacy_caps_profile() {
+    // The presence and disco answers a gateway gave iChat (docs: apple-formats research, the gateway's
+    // `<c node='apple:ichat:caps' ver='448' ext='avavail avcap audio'/>` and its `#avavail`, `#audio`, `#avcap`
+    // nodes).
+    let mut s = Server::new(config().with_ichat_caps("448"));
+    online(&mut s);
+    s.client.set_ichat_ext(&["avavail", "avcap", "audio"]);
+    s.client.send_presence(s.now, None, None);
+    s.pump();
+    assert_eq!(
+        s.take(),
+        [
+            "<presence><c xmlns='http://jabber.org/protocol/caps' node='apple:ichat:caps' ver='448' ext='avavail avcap audio'/></presence>"
+        ]
+    );
+    for (node, feature) in [
+        ("apple:ichat:caps#avavail", "apple:iq:vc:available"),
+        ("apple:ichat:caps#audio", "apple:iq:vc:audio"),
+        ("apple:ichat:caps#avcap", "apple:iq:vc:capable"),
+    ] {
+        s.feed(&format!(
+            "<iq xmlns='jabber:client' from='romeo@example.net/iChat' id='d' type='get'>\
+             <query xmlns='http://jabber.org/protocol/disco#info' node='{node}'/></iq>"
+        ));
+        let answer = s.take();
+        let iq = parse_document(answer[0].as_bytes(), &Config::default()).unwrap();
+        let query = iq
+            .child("query", "http://jabber.org/protocol/disco#info")
+            .unwrap();
+        assert_eq!(query.attr("node").as_deref(), Some(node));
+        assert!(
+            query
+                .children()
+                .any(|f| f.attr("var").as_deref() == Some(feature)),
+            "{node}: {}",
+            answer[0]
+        );
+    }
+    // During a call iChat drops avavail.
+    s.client.set_ichat_ext(&["avcap", "audio"]);
+    s.client.send_presence(s.now, None, None);
+    s.pump();
+    assert!(s.take()[0].contains("ext='avcap audio'"));
+    // The setting survives a snapshot.
+    let snapshot = s.client.snapshot();
+    assert_eq!(snapshot.settings.ichat_caps.as_deref(), Some("448"));
+}

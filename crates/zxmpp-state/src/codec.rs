@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::{ClientSnapshot, Error};
 
 /// The format version this build writes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// The oldest format version this build reads (migrating it to [`FORMAT_VERSION`]).
 pub const OLDEST_FORMAT_VERSION: u32 = 1;
 /// Default limit on the size of a snapshot read back: 64 MiB.
@@ -144,11 +144,12 @@ fn check_version(version: u32) -> Result<(), Error> {
     }
 }
 
-/// Decodes a payload of `version` into the current snapshot struct. A future format version adds an arm here
-/// that decodes the old struct and converts it.
+/// Decodes a payload of `version` into the current snapshot struct: older versions decode their own struct
+/// and convert it (version 1 lacks `Settings::ichat_caps`).
 fn migrate(version: u32, encoding: Encoding, payload: &[u8]) -> Result<ClientSnapshot, Error> {
     match version {
-        1 => decode_payload::<ClientSnapshot>(encoding, payload),
+        1 => decode_payload::<crate::v1::ClientSnapshotV1>(encoding, payload).map(Into::into),
+        2 => decode_payload::<ClientSnapshot>(encoding, payload),
         found => Err(Error::UnsupportedVersion {
             found,
             oldest: OLDEST_FORMAT_VERSION,

@@ -7,7 +7,7 @@
 //! - [`ClientSnapshot::encode`] / [`ClientSnapshot::decode`]: a small header (magic, format version, encoding,
 //!   length, CRC-32) and a JSON ([`Encoding::Json`], readable) or postcard ([`Encoding::Binary`], compact)
 //!   payload. A snapshot of a newer format fails with [`Error::FutureVersion`], a damaged one with
-//!   [`Error::Checksum`]; older formats are migrated.
+//!   [`Error::Checksum`]; older formats are migrated (format version 1 → 2).
 //! - [`FileStore`]: one snapshot per file, replaced atomically (temporary file, fsync, rename).
 //!
 //! Time: a snapshot holds no [`std::time::Instant`]. Deadlines are stored as milliseconds left when the
@@ -46,6 +46,7 @@ mod codec;
 mod error;
 mod model;
 mod store;
+mod v1;
 
 pub use codec::{DEFAULT_MAX_SIZE, Encoding, FORMAT_VERSION, OLDEST_FORMAT_VERSION};
 pub use error::Error;
@@ -91,6 +92,7 @@ impl Settings {
             disco,
             lang: None,
             entropy,
+            ichat_caps: None,
         }
     }
 }

@@ -67,6 +67,9 @@ pub struct Settings {
     pub lang: Option<String>,
     /// Seed for SASL nonces and stanza ids (32 bytes from a CSPRNG in real use).
     pub entropy: [u8; 32],
+    /// Advertise iChat's legacy caps profile (`node='apple:ichat:caps'`, `ext` bundles) with this version
+    /// label instead of an XEP-0115 hash, and answer disco#info from it (`None`: off).
+    pub ichat_caps: Option<String>,
 }
 
 /// Where the session stood when the snapshot was taken.

@@ -10,26 +10,26 @@ use zxmpp_state::{
     ClientSnapshot, Encoding, Error, FileStore, Phase, QueuedStanza, TransportSnapshot,
 };
 
-const FIXTURE_JSON: &[u8] = include_bytes!("data/snapshot-v1.json");
-const FIXTURE_BIN: &[u8] = include_bytes!("data/snapshot-v1.bin");
+/// Written by format version 1 (before `Settings::ichat_caps`): read through the migration.
+const V1_JSON: &[u8] = include_bytes!("data/snapshot-v1.json");
+const V1_BIN: &[u8] = include_bytes!("data/snapshot-v1.bin");
+/// Written by format version 2, the current one.
+const FIXTURE_JSON: &[u8] = include_bytes!("data/snapshot-v2.json");
+const FIXTURE_BIN: &[u8] = include_bytes!("data/snapshot-v2.bin");
 
-/// Writes the fixtures. Run once per format version (`cargo test -p zxmpp-state --test snapshot --
-/// --ignored write_fixtures`) and commit the files; never regenerate an existing version's fixtures.
+/// Writes the current version's fixtures. Run once per format version (`cargo test -p zxmpp-state --test
+/// snapshot -- --ignored write_fixtures`) and commit the files; never regenerate an older version's fixtures.
 #[test]
 #[ignore = "writes the committed fixtures"]
 fn write_fixtures() {
-    let snapshot = realistic::snapshot(Instant::now(), 20, 10, 5, 2);
+    let mut snapshot = realistic::snapshot(Instant::now(), 20, 10, 5, 2);
+    snapshot.settings.ichat_caps = Some("448".into());
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
-    std::fs::write(
-        dir.join("snapshot-v1.json"),
-        snapshot.encode(Encoding::Json).unwrap(),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("snapshot-v1.bin"),
-        snapshot.encode(Encoding::Binary).unwrap(),
-    )
-    .unwrap();
+    let v = zxmpp_state::FORMAT_VERSION;
+    let json = snapshot.encode(Encoding::Json).unwrap();
+    std::fs::write(dir.join(format!("snapshot-v{v}.json")), json).unwrap();
+    let bin = snapshot.encode(Encoding::Binary).unwrap();
+    std::fs::write(dir.join(format!("snapshot-v{v}.bin")), bin).unwrap();
 }
 
 fn check_fixture_contents(s: &ClientSnapshot) {
@@ -66,21 +66,50 @@ fn check_fixture_contents(s: &ClientSnapshot) {
 
 #[test]
 fn fixture_v1_json_still_loads() {
-    let s = ClientSnapshot::decode(FIXTURE_JSON).unwrap();
+    let s = ClientSnapshot::decode(V1_JSON).unwrap();
     check_fixture_contents(&s);
+    assert_eq!(s.settings.ichat_caps, None);
 }
 
 #[test]
 fn fixture_v1_binary_still_loads() {
+    let s = ClientSnapshot::decode(V1_BIN).unwrap();
+    check_fixture_contents(&s);
+    assert_eq!(s, ClientSnapshot::decode(V1_JSON).unwrap());
+}
+
+#[test]
+fn fixture_v2_json_still_loads() {
+    let s = ClientSnapshot::decode(FIXTURE_JSON).unwrap();
+    check_fixture_contents(&s);
+    assert_eq!(s.settings.ichat_caps.as_deref(), Some("448"));
+}
+
+#[test]
+fn fixture_v2_binary_still_loads() {
     let s = ClientSnapshot::decode(FIXTURE_BIN).unwrap();
     check_fixture_contents(&s);
     assert_eq!(s, ClientSnapshot::decode(FIXTURE_JSON).unwrap());
 }
 
 #[test]
+fn v1_migrates_to_the_same_snapshot_as_v2_but_for_the_new_field() {
+    let mut v1 = ClientSnapshot::decode(V1_BIN).unwrap();
+    let v2 = ClientSnapshot::decode(FIXTURE_BIN).unwrap();
+    v1.settings.ichat_caps = Some("448".into());
+    // The BOSH sessions differ only in the time-independent parts both fixtures fixed the same way.
+    assert_eq!(v1.roster, v2.roster);
+    assert_eq!(v1.settings, v2.settings);
+    assert_eq!(v1.stream_management, v2.stream_management);
+    assert_eq!(v1.caps_cache, v2.caps_cache);
+    assert_eq!(v1.pending_iqs, v2.pending_iqs);
+}
+
+#[test]
 fn fixtures_have_the_documented_headers() {
     // Binary: ZXST, version 1 (u16 LE), tag 1, reserved 0, length, CRC-32 — checked with an independent CRC.
-    assert_eq!(&FIXTURE_BIN[..8], b"ZXST\x01\x00\x01\x00");
+    assert_eq!(&FIXTURE_BIN[..8], b"ZXST\x02\x00\x01\x00");
+    assert_eq!(&V1_BIN[..8], b"ZXST\x01\x00\x01\x00");
     let len = u32::from_le_bytes(FIXTURE_BIN[8..12].try_into().unwrap()) as usize;
     assert_eq!(len, FIXTURE_BIN.len() - 16);
     let crc = u32::from_le_bytes(FIXTURE_BIN[12..16].try_into().unwrap());
@@ -89,7 +118,7 @@ fn fixtures_have_the_documented_headers() {
     let nl = FIXTURE_JSON.iter().position(|&b| b == b'\n').unwrap();
     let line = std::str::from_utf8(&FIXTURE_JSON[..nl]).unwrap();
     let parts: Vec<_> = line.split(' ').collect();
-    assert_eq!(&parts[..3], ["zxmpp-state", "1", "json"]);
+    assert_eq!(&parts[..3], ["zxmpp-state", "2", "json"]);
     assert_eq!(
         parts[3].parse::<usize>().unwrap(),
         FIXTURE_JSON.len() - nl - 1
@@ -127,21 +156,21 @@ fn crc32_reference_check_value() {
 #[test]
 fn a_future_version_fails_clearly() {
     let mut bin = FIXTURE_BIN.to_vec();
-    bin[4] = 2;
+    bin[4] = 3;
     let err = ClientSnapshot::decode(&bin).unwrap_err();
     assert!(
         matches!(
             err,
             Error::FutureVersion {
-                found: 2,
-                supported: 1
+                found: 3,
+                supported: 2
             }
         ),
         "{err:?}"
     );
     assert!(err.to_string().contains("newer"), "{err}");
     let json = String::from_utf8(FIXTURE_JSON.to_vec()).unwrap().replacen(
-        "zxmpp-state 1 ",
+        "zxmpp-state 2 ",
         "zxmpp-state 7 ",
         1,
     );
@@ -162,7 +191,7 @@ fn a_future_version_fails_clearly() {
 
 #[test]
 fn every_flipped_byte_is_caught() {
-    for fixture in [FIXTURE_BIN, FIXTURE_JSON] {
+    for fixture in [FIXTURE_BIN, FIXTURE_JSON, V1_BIN] {
         for i in 0..fixture.len() {
             for bit in [0x01, 0x80] {
                 let mut damaged = fixture.to_vec();
@@ -212,7 +241,7 @@ fn every_truncation_and_extension_is_caught() {
 fn a_wrong_payload_with_a_right_checksum_fails_clearly() {
     let payload = b"{\"not\":\"a snapshot\"}";
     let mut bytes = format!(
-        "zxmpp-state 1 json {} {:08x}\n",
+        "zxmpp-state 2 json {} {:08x}\n",
         payload.len(),
         crc32_reference(payload)
     )
@@ -293,12 +322,12 @@ proptest! {
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
         let _ = ClientSnapshot::decode(&bytes);
         // Well-framed garbage (right length and checksum) reaches the payload decoders: an error, no panic.
-        let mut framed = b"ZXST\x01\x00\x01\x00".to_vec();
+        let mut framed = b"ZXST\x02\x00\x01\x00".to_vec();
         framed.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
         framed.extend_from_slice(&crc32_reference(&bytes).to_le_bytes());
         framed.extend_from_slice(&bytes);
         let _ = ClientSnapshot::decode(&framed);
-        let mut text = format!("zxmpp-state 1 json {} {:08x}\n", bytes.len(), crc32_reference(&bytes)).into_bytes();
+        let mut text = format!("zxmpp-state 2 json {} {:08x}\n", bytes.len(), crc32_reference(&bytes)).into_bytes();
         text.extend_from_slice(&bytes);
         prop_assert!(ClientSnapshot::decode(&text).is_err());
     }

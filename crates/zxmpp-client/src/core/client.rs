@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use sha2::Digest as _;
-use zxmpp_caps::{Algorithm, CacheConfig, Caps, CapsCache, NS_DISCO_INFO};
+use zxmpp_caps::{Algorithm, CacheConfig, Caps, CapsCache, LegacyProfile, NS_DISCO_INFO};
 use zxmpp_state::{
     ClientSnapshot, IqPurpose, PendingIq, Phase, QueuedStanza, Roster, RosterItem, Settings,
     StreamManagement,
@@ -124,6 +124,7 @@ pub struct Client {
     roster: Roster,
     caps: CapsCache,
     own_caps: Option<Caps<'static>>,
+    legacy: Option<LegacyProfile>,
     outbound: VecDeque<QueuedStanza>,
     pending: Vec<Pending>,
     presence: Option<String>,
@@ -166,9 +167,10 @@ impl Client {
         Self::restore(snapshot, Some(config.password), now)
     }
 
-    /// A client continuing from a snapshot. The password is not part of snapshots; without it the client can
-    /// go on with a live stream (BOSH) or resume (no: resumption needs authentication too), so pass it unless
-    /// the snapshot is only inspected.
+    /// A client continuing from a snapshot. The password is not part of snapshots: without it the client can
+    /// go on with a stream that is still alive (a restored BOSH session), but cannot log in again or resume on
+    /// a new connection (XEP-0198 resumption follows authentication), so pass it unless the snapshot is only
+    /// inspected.
     ///
     /// A snapshot taken `Online` restores `Online` (a BOSH stream restored with its session goes on); one
     /// taken while negotiating restores offline; pending iq deadlines continue from `now` with the time they
@@ -190,6 +192,11 @@ impl Client {
         )
         .ok()
         .map(Caps::into_owned);
+        let legacy = snapshot
+            .settings
+            .ichat_caps
+            .as_deref()
+            .map(LegacyProfile::ichat);
         let sm = snapshot.stream_management.map(|s| Sm {
             id: s.id,
             location: s.location,
@@ -234,6 +241,7 @@ impl Client {
             roster: snapshot.roster,
             caps,
             own_caps,
+            legacy,
             outbound: snapshot.outbound.into(),
             pending,
             presence: snapshot.presence,
@@ -363,6 +371,14 @@ impl Client {
         self.sm.as_ref().and_then(|s| s.id.as_deref())
     }
 
+    /// With the iChat caps profile ([`ClientConfig::with_ichat_caps`]): which `ext` bundles to advertise from
+    /// the next [`Client::send_presence`] on (iChat drops `avavail` during a call); unknown names are left out.
+    pub fn set_ichat_ext(&mut self, names: &[&str]) {
+        if let Some(profile) = &mut self.legacy {
+            profile.set_active(names);
+        }
+    }
+
     /// Uses `nonce` as the client nonce of the next SCRAM exchange instead of one derived from the entropy
     /// (to replay a specification's example exchange). It must be printable ASCII without `,`.
     pub fn set_next_sasl_nonce(&mut self, nonce: impl Into<String>) {
@@ -489,7 +505,9 @@ impl Client {
         if let Some(status) = status {
             push_text_el(&mut out, "status", status);
         }
-        if let Some(caps) = &self.own_caps {
+        if let Some(profile) = &self.legacy {
+            out.push_str(&profile.caps().to_xml());
+        } else if let Some(caps) = &self.own_caps {
             out.push_str(&caps.to_xml());
         }
         out.push_str("</presence>");
@@ -1232,6 +1250,14 @@ impl Client {
 
     fn answer_disco(&mut self, now: Instant, id: &str, from: Option<&str>, query: &Element<'_>) {
         let node = attr(query, "node");
+        if let Some(profile) = &self.legacy {
+            let out = match profile.answer(node.as_deref()) {
+                Some(info) => iq("result", id, from, &info.to_xml()),
+                None => error_iq(id, from, "cancel", "item-not-found"),
+            };
+            self.send_stanza(now, None, out);
+            return;
+        }
         let ours = self
             .own_caps
             .as_ref()

@@ -95,4 +95,13 @@ impl ClientConfig {
         self.settings.disco = info;
         self
     }
+
+    /// Advertises iChat's legacy caps profile (`apple:ichat:caps` with version label `ver` and the AV `ext`
+    /// bundles, as iChat and Z-XMPP did so that iChat offers calls) instead of an XEP-0115 hash, and answers
+    /// disco#info queries on its nodes.
+    #[must_use]
+    pub fn with_ichat_caps(mut self, ver: impl Into<String>) -> Self {
+        self.settings.ichat_caps = Some(ver.into());
+        self
+    }
 }
