@@ -81,6 +81,8 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 mod core;
+#[cfg(feature = "tokio")]
+pub mod drivers;
 pub mod sasl;
 
 pub use crate::core::{

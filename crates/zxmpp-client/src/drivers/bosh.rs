@@ -1,0 +1,547 @@
+//! XMPP over BOSH (XEP-0124, XEP-0206): a `zxmpp_bosh` client session driven by a keep-alive hyper client.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::Request;
+use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper_util::client::legacy::Client as HttpClient;
+use hyper_util::rt::TokioExecutor;
+use tokio::task::JoinSet;
+use zxmpp_bosh::{
+    ClientConfig as SessionConfig, ClientEvent as SessionEvent, ClientSession,
+    ClientSnapshot as SessionSnapshot, HttpOutcome, Payload, RequestId, SessionParams,
+};
+use zxmpp_xml::{Config as XmlConfig, Event, Status, StreamOpen, StreamReader};
+
+use super::{Backoff, DriverError, TlsRoots, entropy};
+use crate::{Client, Transmit, TransportEvent, TransportKind};
+
+type Connector = hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>;
+
+/// Where and how the [`BoshDriver`] talks to the connection manager.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BoshConfig {
+    /// The connection manager's URL (`https://…/http-bind`, or `http://` to a trusted host).
+    pub url: String,
+    /// `wait` asked for, in seconds (default 30).
+    pub wait: u32,
+    /// `hold` asked for (default 1).
+    pub hold: u32,
+    /// The certificate authorities trusted for `https://`.
+    pub roots: TlsRoots,
+    /// Largest response body accepted, in bytes (default 1 MiB).
+    pub max_response: usize,
+    /// Limits for parsing each payload.
+    pub xml: XmlConfig,
+}
+
+impl BoshConfig {
+    /// A session at `url` with `wait` 30 s and `hold` 1; the Mozilla roots trusted for `https://`.
+    #[must_use]
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            wait: 30,
+            hold: 1,
+            roots: TlsRoots::WebPki,
+            max_response: 1 << 20,
+            xml: XmlConfig::default(),
+        }
+    }
+
+    /// Sets `wait` (seconds).
+    #[must_use]
+    pub fn with_wait(mut self, secs: u32) -> Self {
+        self.wait = secs;
+        self
+    }
+
+    /// Sets the trusted certificate authorities.
+    #[must_use]
+    pub fn with_roots(mut self, roots: TlsRoots) -> Self {
+        self.roots = roots;
+        self
+    }
+}
+
+/// Runs a [`Client`] over BOSH. The BOSH session's own state is [`BoshDriver::snapshot`]: save it with the
+/// client's snapshot and hand it back to [`BoshDriver::restore`] to go on with the same `sid` after a restart.
+pub struct BoshDriver {
+    config: BoshConfig,
+    uri: hyper::Uri,
+    http: HttpClient<Connector, Full<Bytes>>,
+    session: Option<ClientSession>,
+    in_flight: JoinSet<(RequestId, HttpOutcome)>,
+    staged: Vec<zxmpp_bosh::Transmit>,
+    /// A `Connected` is owed to the client (fresh start, or after a session ended).
+    connect_at: Option<Instant>,
+    /// The next payload starts a new stream (after session creation or an `xmpp:restart`).
+    header_due: bool,
+    /// The session parameters of the current stream, for the synthesized stream header.
+    params: Option<SessionParams>,
+    backoff: Backoff,
+    closed: bool,
+    scratch: Vec<u8>,
+}
+
+impl std::fmt::Debug for BoshDriver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BoshDriver")
+            .field("url", &self.config.url)
+            .field("sid", &self.sid())
+            .field("in_flight", &self.in_flight.len())
+            .field("closed", &self.closed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BoshDriver {
+    /// A driver that starts a new BOSH session (the client gets `Connected` on the first [`BoshDriver::wait`]).
+    ///
+    /// # Errors
+    /// [`DriverError::InvalidUrl`], [`DriverError::TlsConfig`].
+    pub fn new(config: BoshConfig) -> Result<Self, DriverError> {
+        let uri: hyper::Uri = config
+            .url
+            .parse()
+            .map_err(|_| DriverError::InvalidUrl(config.url.clone()))?;
+        if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
+            return Err(DriverError::InvalidUrl(config.url.clone()));
+        }
+        let tls = (*config.roots.client_config()?).clone();
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .build();
+        let http = HttpClient::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_max_idle_per_host(4)
+            .build(connector);
+        Ok(Self {
+            config,
+            uri,
+            http,
+            session: None,
+            in_flight: JoinSet::new(),
+            staged: Vec::new(),
+            connect_at: Some(Instant::now()),
+            header_due: false,
+            params: None,
+            backoff: Backoff::default(),
+            closed: false,
+            scratch: Vec::new(),
+        })
+    }
+
+    /// A driver that goes on with a saved BOSH session: same `sid`, unanswered requests resent unchanged, and no
+    /// `Connected` for the client (its stream goes on). Pair it with `Client::restore`.
+    ///
+    /// # Errors
+    /// As [`BoshDriver::new`], and [`DriverError::InvalidSnapshot`] when the snapshot cannot be restored.
+    pub fn restore(config: BoshConfig, snapshot: SessionSnapshot) -> Result<Self, DriverError> {
+        let mut driver = Self::new(config)?;
+        let session = ClientSession::restore(snapshot, Instant::now())
+            .map_err(DriverError::InvalidSnapshot)?;
+        if !session.is_terminated() {
+            driver.params = session.params().cloned();
+            driver.session = Some(session);
+            driver.connect_at = None;
+        }
+        Ok(driver)
+    }
+
+    /// The session id, once the connection manager created the session.
+    #[must_use]
+    pub fn sid(&self) -> Option<&str> {
+        self.session.as_ref().and_then(ClientSession::sid)
+    }
+
+    /// HTTP requests posted and not yet answered.
+    #[must_use]
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// The BOSH session's resumable state (`None` when there is no session).
+    #[must_use]
+    pub fn snapshot(&self) -> Option<SessionSnapshot> {
+        self.session.as_ref().map(ClientSession::snapshot)
+    }
+
+    fn secure(&self) -> bool {
+        self.uri.scheme_str() == Some("https")
+    }
+
+    /// Waits for one input — an HTTP response, a timer of the client or of the BOSH session — and hands it to
+    /// `client`. Cancel-safe.
+    ///
+    /// # Errors
+    /// [`DriverError::Closed`] once the client's stream was closed and the session ended.
+    pub async fn wait(&mut self, client: &mut Client) -> Result<(), DriverError> {
+        if self.closed {
+            return Err(DriverError::Closed);
+        }
+        if self.session.is_none() {
+            if client.is_closed() {
+                self.closed = true;
+                return Err(DriverError::Closed);
+            }
+            let Some(at) = self.connect_at else {
+                self.closed = true;
+                return Err(DriverError::Closed);
+            };
+            let timer = client.poll_timeout();
+            if let Some(t) = timer
+                && t < at
+            {
+                tokio::time::sleep_until(t.into()).await;
+                client.handle_timeout(Instant::now());
+                return Ok(());
+            }
+            tokio::time::sleep_until(at.into()).await;
+            self.connect_at = None;
+            client.handle_transport(
+                Instant::now(),
+                TransportEvent::Connected {
+                    secure: self.secure(),
+                    transport: TransportKind::Bosh,
+                },
+            );
+            return Ok(());
+        }
+        // Requests the session wants sent (after a restore, or ones its timers made) go out first.
+        if let Some(session) = self.session.as_mut() {
+            let now = Instant::now();
+            while let Some(request) = session.poll_transmit(now) {
+                self.staged.push(request);
+            }
+        }
+        if !self.staged.is_empty() {
+            return Ok(());
+        }
+        let timer = [
+            client.poll_timeout(),
+            self.session.as_ref().and_then(ClientSession::poll_timeout),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        let sleep = async {
+            match timer {
+                Some(t) => tokio::time::sleep_until(t.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            Some(joined) = self.in_flight.join_next() => {
+                if let Ok((id, outcome)) = joined
+                    && let Some(session) = self.session.as_mut()
+                {
+                    session.handle_response(Instant::now(), id, outcome);
+                }
+            }
+            () = sleep => {
+                let now = Instant::now();
+                if let Some(session) = self.session.as_mut() {
+                    session.handle_timeout(now);
+                }
+                client.handle_timeout(now);
+            }
+        }
+        self.pump_events(client);
+        Ok(())
+    }
+
+    /// Hands the BOSH session's events to the client.
+    fn pump_events(&mut self, client: &mut Client) {
+        while let Some(event) = self.session.as_mut().and_then(ClientSession::poll_event) {
+            let now = Instant::now();
+            match event {
+                SessionEvent::Connected(params) => {
+                    self.backoff.reset();
+                    self.params = Some(params);
+                    self.header_due = false;
+                    self.open_stream(client, now);
+                }
+                SessionEvent::StreamInfo {
+                    from,
+                    authid,
+                    xmpp_version,
+                    stream: None,
+                } => {
+                    if let Some(params) = self.params.as_mut() {
+                        params.from = from.or(params.from.take());
+                        params.authid = authid.or(params.authid.take());
+                        params.xmpp_version = xmpp_version.or(params.xmpp_version.take());
+                    }
+                }
+                SessionEvent::Payload(payload) => {
+                    if self.header_due {
+                        self.header_due = false;
+                        self.open_stream(client, now);
+                    }
+                    if let Err(reason) = self.deliver(client, now, &payload) {
+                        // A broken stanza breaks the stream: end the session, let the client recover.
+                        if let Some(session) = self.session.as_mut() {
+                            let _ = session.terminate();
+                        }
+                        self.session_lost(client, reason);
+                        return;
+                    }
+                }
+                SessionEvent::Terminated(why) => {
+                    self.session_lost(client, format!("BOSH session ended: {why:?}"));
+                    return;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn session_lost(&mut self, client: &mut Client, reason: String) {
+        self.session = None;
+        self.params = None;
+        self.staged.clear();
+        self.in_flight.abort_all();
+        self.header_due = false;
+        client.handle_transport(Instant::now(), TransportEvent::Disconnected { reason });
+        if client.is_closed() {
+            self.closed = true;
+        } else {
+            self.connect_at = Some(Instant::now() + self.backoff.next_delay());
+        }
+    }
+
+    /// Synthesizes the stream header a TCP server would have sent (XEP-0206 §4: the session attributes are the
+    /// stream's).
+    fn open_stream(&mut self, client: &mut Client, now: Instant) {
+        let mut header = StreamOpen::new("jabber:client").declaration(false);
+        if let Some(params) = &self.params {
+            if let Some(from) = &params.from {
+                header = header.from(from.clone());
+            }
+            if let Some(id) = params.authid.as_ref().or(Some(&params.sid)) {
+                header = header.id(id.clone());
+            }
+            header = header.version(
+                params
+                    .xmpp_version
+                    .clone()
+                    .unwrap_or_else(|| "1.0".to_owned()),
+            );
+        }
+        self.scratch.clear();
+        self.scratch
+            .extend_from_slice(header.to_string().as_bytes());
+        let mut reader = StreamReader::new(self.config.xml);
+        if let Ok(Status::Complete(Event::StreamOpen(h))) = reader.next(&self.scratch) {
+            client.handle_transport(now, TransportEvent::StreamOpened(&h));
+        }
+    }
+
+    /// Parses one payload as a stanza of a `jabber:client` stream carrying the `<body/>`'s prefixes, and hands
+    /// it to the client.
+    fn deliver(
+        &mut self,
+        client: &mut Client,
+        now: Instant,
+        payload: &Payload,
+    ) -> Result<(), String> {
+        let mut header = StreamOpen::new("jabber:client").declaration(false);
+        for (prefix, uri) in &payload.namespaces {
+            if !prefix.is_empty() && prefix != "stream" && prefix != "xml" {
+                header = header.attr(format!("xmlns:{prefix}"), uri.clone());
+            }
+        }
+        self.scratch.clear();
+        self.scratch
+            .extend_from_slice(header.to_string().as_bytes());
+        self.scratch.extend_from_slice(&payload.bytes);
+        let mut reader = StreamReader::new(self.config.xml);
+        loop {
+            match reader.next(&self.scratch) {
+                Ok(Status::Complete(Event::StreamOpen(_))) => {}
+                Ok(Status::Complete(Event::Stanza(stanza))) => {
+                    client.handle_transport(now, TransportEvent::Stanza(&stanza));
+                    return Ok(());
+                }
+                Ok(Status::Complete(Event::StreamClose)) => {
+                    client.handle_transport(now, TransportEvent::StreamClosed);
+                    return Ok(());
+                }
+                Ok(Status::Complete(_)) => {}
+                Ok(Status::Partial) => return Err("incomplete payload".to_owned()),
+                Err(e) => return Err(format!("XML error in a payload: {e}")),
+            }
+        }
+    }
+
+    /// Moves what the client wants to send into the BOSH session and takes the HTTP requests it makes, without
+    /// sending them. Save the snapshots after this and before [`BoshDriver::flush`].
+    pub fn stage(&mut self, client: &mut Client) {
+        let now = Instant::now();
+        while let Some(transmit) = client.poll_transmit() {
+            match transmit {
+                Transmit::OpenStream { to, lang, restart } => {
+                    if restart && let Some(session) = self.session.as_mut() {
+                        if session.restart().is_ok() {
+                            self.header_due = true;
+                        }
+                    } else if self.session.is_none() && self.connect_at.is_none() {
+                        let config = SessionConfig::new(to)
+                            .with_lang(lang)
+                            .with_wait(self.config.wait)
+                            .with_hold(self.config.hold);
+                        self.session = Some(ClientSession::new(config, entropy(), now));
+                    }
+                }
+                // TLS is HTTPS's business here.
+                Transmit::StartTls => {}
+                Transmit::Stanza(xml) => {
+                    if let Some(session) = self.session.as_mut() {
+                        let _ = session.send(Bytes::from(qualify(xml)));
+                    }
+                }
+                Transmit::CloseStream => {
+                    if let Some(session) = self.session.as_mut() {
+                        let _ = session.terminate();
+                    }
+                }
+                #[allow(unreachable_patterns)]
+                _ => {}
+            }
+        }
+        if let Some(session) = self.session.as_mut() {
+            while let Some(request) = session.poll_transmit(now) {
+                self.staged.push(request);
+            }
+        }
+        self.pump_events(client);
+    }
+
+    /// Posts the requests [`BoshDriver::stage`] took (each on a pooled keep-alive connection; several at once
+    /// when the session allows).
+    ///
+    /// # Errors
+    /// None today; the signature matches [`super::TcpDriver::flush`].
+    pub async fn flush(&mut self, client: &mut Client) -> Result<(), DriverError> {
+        let _ = client;
+        // The session resends by itself after `request_timeout`; the HTTP layer gives up a little later.
+        let deadline = self
+            .session
+            .as_ref()
+            .map_or(Duration::from_secs(u64::from(self.config.wait) + 20), |s| {
+                s.request_timeout() + Duration::from_secs(5)
+            });
+        for request in self.staged.drain(..) {
+            let http = self.http.clone();
+            let uri = self.uri.clone();
+            let limit = self.config.max_response;
+            self.in_flight.spawn(async move {
+                let started = tokio::time::Instant::now();
+                let outcome =
+                    match tokio::time::timeout(deadline, post(&http, uri, request.body, limit))
+                        .await
+                    {
+                        Ok(outcome) => outcome,
+                        Err(_) => HttpOutcome::Failed,
+                    };
+                // The session resends a failed request at once; pace quick failures (connection refused, a
+                // proxy's 502) at 1 s, 2 s, 3 s, 4 s per attempt so that its retries span a server restart.
+                if !matches!(outcome, HttpOutcome::Ok(_)) {
+                    let pace = Duration::from_secs(u64::from(request.id.attempt().min(4)));
+                    tokio::time::sleep_until(started + pace).await;
+                }
+                (request.id, outcome)
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Gives a top-level element without a namespace of its own `xmlns='jabber:client'`: over TCP it inherits that
+/// from the stream header, inside a BOSH `<body/>` it would inherit the httpbind namespace (XEP-0206 §6 wants
+/// stanzas qualified by `jabber:client`).
+fn qualify(xml: String) -> String {
+    let Some(rest) = xml.strip_prefix('<') else {
+        return xml;
+    };
+    let name_end = rest
+        .find(|c: char| c.is_ascii_whitespace() || c == '/' || c == '>')
+        .unwrap_or(rest.len());
+    let Some(tag_end) = rest.find('>') else {
+        return xml;
+    };
+    let (name, start_tag) = (&rest[..name_end], &rest[..tag_end]);
+    if name.contains(':') || start_tag.contains("xmlns=") {
+        return xml;
+    }
+    let mut out = String::with_capacity(xml.len() + 24);
+    out.push('<');
+    out.push_str(name);
+    out.push_str(" xmlns='jabber:client'");
+    out.push_str(&rest[name_end..]);
+    out
+}
+
+async fn post(
+    http: &HttpClient<Connector, Full<Bytes>>,
+    uri: hyper::Uri,
+    body: Bytes,
+    limit: usize,
+) -> HttpOutcome {
+    let request = Request::post(uri)
+        .header(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/xml; charset=utf-8"),
+        )
+        .body(Full::new(body));
+    let Ok(request) = request else {
+        return HttpOutcome::Failed;
+    };
+    let Ok(response) = http.request(request).await else {
+        return HttpOutcome::Failed;
+    };
+    let status = response.status().as_u16();
+    if status != 200 {
+        return HttpOutcome::Status(status);
+    }
+    match Limited::new(response.into_body(), limit).collect().await {
+        Ok(collected) => HttpOutcome::Ok(collected.to_bytes()),
+        Err(_) => HttpOutcome::Failed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::qualify;
+
+    #[test]
+    fn qualify_adds_the_client_namespace_only_when_missing() {
+        assert_eq!(
+            qualify("<message to='a@b'><body>x</body></message>".into()),
+            "<message xmlns='jabber:client' to='a@b'><body>x</body></message>"
+        );
+        assert_eq!(
+            qualify("<presence/>".into()),
+            "<presence xmlns='jabber:client'/>"
+        );
+        assert_eq!(
+            qualify("<r xmlns='urn:xmpp:sm:3'/>".into()),
+            "<r xmlns='urn:xmpp:sm:3'/>"
+        );
+        assert_eq!(
+            qualify("<stream:x xmlns:stream='s'/>".into()),
+            "<stream:x xmlns:stream='s'/>"
+        );
+        // The namespace of a child does not count.
+        assert_eq!(
+            qualify("<iq type='get'><query xmlns='jabber:iq:roster'/></iq>".into()),
+            "<iq xmlns='jabber:client' type='get'><query xmlns='jabber:iq:roster'/></iq>"
+        );
+    }
+}
