@@ -25,11 +25,27 @@ pub(crate) struct RawAttr<'a> {
 pub(crate) struct AttrScanner<'a> {
     s: &'a [u8],
     i: usize,
+    /// Whether to work out `qname` and `special` (for the validating pass; views skip it).
+    checking: bool,
 }
 
 impl<'a> AttrScanner<'a> {
+    /// A scanner for validated bytes: `qname` is `None` and `special` is `false`.
     pub(crate) fn new(region: &'a [u8]) -> Self {
-        Self { s: region, i: 0 }
+        Self {
+            s: region,
+            i: 0,
+            checking: false,
+        }
+    }
+
+    /// A scanner for the validating pass, which notes plain names and values.
+    pub(crate) fn checking(region: &'a [u8]) -> Self {
+        Self {
+            s: region,
+            i: 0,
+            checking: true,
+        }
     }
 
     fn skip_ws(&mut self) {
@@ -96,33 +112,20 @@ impl<'a> Iterator for AttrScanner<'a> {
             }
         };
         let value_start = self.i + 1;
-        // Values are short: one plain loop finds the quote and notes `<` and `&`.
-        let mut special = false;
-        let mut len = None;
-        for (k, &b) in self
-            .s
-            .get(value_start..)
-            .unwrap_or_default()
-            .iter()
-            .enumerate()
-        {
-            if b == quote {
-                len = Some(k);
-                break;
-            }
-            special |= b == b'<' || b == b'&';
-        }
-        let Some(len) = len else {
+        let rest = self.s.get(value_start..).unwrap_or_default();
+        let Some(len) = memchr::memchr(quote, rest) else {
             self.i = self.s.len();
             return Some(Err((at, ErrorKind::MalformedAttribute)));
         };
+        // Whether the value needs checking: it holds a `<` or a `&`.
+        let special = self.checking && memchr::memchr2(b'<', b'&', &rest[..len]).is_some();
         let value = &self.s[value_start..value_start + len];
         self.i = value_start + len + 1;
         Some(Ok(RawAttr {
             name,
             value,
             at,
-            qname: plain.then_some(colon),
+            qname: (self.checking && plain).then_some(colon),
             special,
         }))
     }
@@ -166,7 +169,7 @@ mod tests {
             let mut region = b" ".to_vec();
             region.extend_from_slice(name);
             region.extend_from_slice(b"='v'");
-            let Some(Ok(a)) = AttrScanner::new(&region).next() else {
+            let Some(Ok(a)) = AttrScanner::checking(&region).next() else {
                 continue;
             };
             if let Some(colon) = a.qname {

@@ -5,10 +5,9 @@ use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
 
-use quick_xml::events::Event as XmlEvent;
-
 use crate::attrs::{AttrScanner, RawAttr};
 use crate::chars::unescape;
+use crate::tokens::{Token, Tokens};
 
 /// The namespace URI bound to the `xml` prefix.
 pub const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
@@ -142,7 +141,8 @@ impl<'a> Element<'a> {
                 }
                 false
             }
-            _ => true,
+            // Namespace declarations and xml:lang all contain "xml": without it, nothing to find.
+            _ => memchr::memmem::find(attrs, b"xml").is_some(),
         };
         for a in AttrScanner::new(if scan { attrs } else { &[] }).flatten() {
             match a.name {
@@ -307,26 +307,10 @@ impl<'a> Element<'a> {
                 .and_then(memchr_last_lt)
                 .map_or(self.content, |i| self.content + i)
         };
-        // quick-xml drops a BOM at the start of its input, but here it is the character U+FEFF:
-        // then start the reader one byte early, on the start tag's `>`, and leave that byte out
-        // of the text.
-        let bom = self
-            .src
-            .get(self.content..inner_end)
-            .is_some_and(|c| c.starts_with(b"\xEF\xBB\xBF"));
-        let from = if bom {
-            self.content.saturating_sub(1)
-        } else {
-            self.content
-        };
         Nodes {
             src: self.src,
             base: self.base,
-            offset: from,
-            floor: self.content,
-            reader: quick_xml::Reader::from_reader(
-                self.src.get(from..inner_end).unwrap_or_default(),
-            ),
+            tokens: Tokens::new(self.src, self.content, inner_end),
             scope: self.scope.clone(),
             pending: None,
         }
@@ -434,44 +418,14 @@ pub enum Node<'a> {
 pub struct Nodes<'a> {
     src: &'a [u8],
     base: u64,
-    /// Index in `src` of the reader's first byte.
-    offset: usize,
-    reader: quick_xml::Reader<&'a [u8]>,
+    tokens: Tokens<'a>,
     scope: Scope<'a>,
     pending: Option<Element<'a>>,
-    /// Where the content starts: text before it (the start tag's `>`) is not part of it.
-    floor: usize,
 }
 
 impl fmt::Debug for Nodes<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Nodes")
-            .field("offset", &self.offset)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<'a> Nodes<'a> {
-    fn pos(&self) -> usize {
-        self.offset + usize::try_from(self.reader.buffer_position()).unwrap_or(usize::MAX)
-    }
-
-    /// Reads past the subtree of a start tag; returns the index just past its end tag.
-    fn skip_subtree(&mut self) -> usize {
-        let mut depth = 1usize;
-        loop {
-            match self.reader.read_event() {
-                Ok(XmlEvent::Start(_)) => depth += 1,
-                Ok(XmlEvent::End(_)) => {
-                    depth -= 1;
-                    if depth == 0 {
-                        return self.pos();
-                    }
-                }
-                Ok(XmlEvent::Eof) | Err(_) => return self.pos(),
-                Ok(_) => {}
-            }
-        }
+        f.debug_struct("Nodes").finish_non_exhaustive()
     }
 }
 
@@ -484,26 +438,30 @@ impl<'a> Iterator for Nodes<'a> {
         }
         let mut text: Option<Cow<'a, str>> = None;
         loop {
-            let before = self.pos();
-            let event = self.reader.read_event().ok()?;
-            match event {
-                XmlEvent::Start(ref s) | XmlEvent::Empty(ref s) => {
-                    let name_len = s.name().as_ref().len();
-                    let content = self.pos();
-                    let end = if matches!(event, XmlEvent::Start(_)) {
-                        self.skip_subtree()
-                    } else {
+            let Some(token) = self.tokens.next() else {
+                // An empty run (an empty CDATA section) is no character data.
+                return text.filter(|t| !t.is_empty()).map(Node::Text);
+            };
+            match token {
+                Token::Start {
+                    start,
+                    content,
+                    name_len,
+                    empty,
+                } => {
+                    let end = if empty {
                         content
+                    } else {
+                        self.tokens.skip_subtree()
                     };
                     let el = Element::build(
                         self.src,
                         self.base,
-                        (before, content, end),
+                        (start, content, end),
                         name_len,
                         &self.scope,
                         None,
                     );
-                    // An empty run (an empty CDATA section) is no character data.
                     match text.filter(|t| !t.is_empty()) {
                         Some(t) => {
                             self.pending = Some(el);
@@ -512,23 +470,16 @@ impl<'a> Iterator for Nodes<'a> {
                         None => return Some(Node::Element(el)),
                     }
                 }
-                XmlEvent::Text(_) | XmlEvent::GeneralRef(_) => {
-                    let from = before.max(self.floor);
-                    let raw = as_str(self.src.get(from..self.pos()).unwrap_or_default());
-                    let piece = unescape(raw, false);
-                    text = Some(join(text, piece));
+                Token::Text { start, end } => {
+                    let raw = as_str(self.src.get(start..end).unwrap_or_default());
+                    text = Some(join(text, unescape(raw, false)));
                 }
-                XmlEvent::CData(c) => {
-                    let raw = self
-                        .src
-                        .get(before + 9..self.pos().saturating_sub(3))
-                        .unwrap_or_default();
-                    let _ = c;
-                    text = Some(join(text, Cow::Borrowed(as_str(raw))));
+                Token::CData { start, end, .. } => {
+                    let raw = as_str(self.src.get(start..end).unwrap_or_default());
+                    text = Some(join(text, Cow::Borrowed(raw)));
                 }
-                XmlEvent::Eof => return text.filter(|t| !t.is_empty()).map(Node::Text),
-                // Comments, PIs and DTDs were rejected by the reader; ends cannot occur here.
-                _ => {}
+                // The element's own end tag is outside the range; a stray one ends nothing here.
+                Token::End { .. } => {}
             }
         }
     }

@@ -94,6 +94,7 @@ mod error;
 mod reader;
 #[cfg(feature = "minidom")]
 mod to_minidom;
+mod tokens;
 mod writer;
 
 pub use config::Config;

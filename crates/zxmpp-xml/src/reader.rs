@@ -906,7 +906,7 @@ impl StreamReader {
         let mut prefixed_attrs = false;
         let mut known = KnownDecls::default();
         self.seen_names.clear();
-        for attr in AttrScanner::new(region) {
+        for attr in AttrScanner::checking(region) {
             let a = attr.map_err(|(i, k)| self.err(k, region_at + i))?;
             let at = region_at + a.at;
             count += 1;
