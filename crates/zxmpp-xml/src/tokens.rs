@@ -45,7 +45,7 @@ impl<'a> Tokens<'a> {
     /// Skips the subtree whose start tag was just returned; returns the index past its end tag.
     pub(crate) fn skip_subtree(&mut self) -> usize {
         let mut depth = 1usize;
-        while let Some(token) = self.next() {
+        for token in self.by_ref() {
             match token {
                 Token::Start { empty: false, .. } => depth += 1,
                 Token::End { end } => {
