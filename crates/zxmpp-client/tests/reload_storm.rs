@@ -695,7 +695,7 @@ impl Sim {
             .session
             .as_ref()
             .map(|s| TransportSnapshot::Bosh(s.snapshot()));
-        let encoding = if self.saves % 2 == 0 {
+        let encoding = if self.saves.is_multiple_of(2) {
             Encoding::Json
         } else {
             Encoding::Binary
