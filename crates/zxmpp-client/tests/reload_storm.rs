@@ -517,7 +517,51 @@ enum Msg {
     },
 }
 
+/// What a run went through.
+#[derive(Debug, Default, Clone, Copy)]
+struct Stats {
+    deaths_before_save: u64,
+    deaths_before_post: u64,
+    deaths_idle: u64,
+    /// Deaths while XEP-0198 `<enabled/>` was still awaited.
+    deaths_enabling_sm: u64,
+    /// Restores whose BOSH session had requests to send again (the held poll at least, usually).
+    restores_with_requests_in_flight: u64,
+    /// Restores whose record differed in delivered messages from the dead process (events lost with it).
+    restores_losing_events: u64,
+    json_records: u64,
+    binary_records: u64,
+    requests_posted: u64,
+    requests_dropped: u64,
+    requests_duplicated: u64,
+    responses_dropped: u64,
+    responses_duplicated: u64,
+    messages_up: u64,
+    messages_down: u64,
+}
+
+impl Stats {
+    fn add(&mut self, o: &Stats) {
+        self.deaths_before_save += o.deaths_before_save;
+        self.deaths_before_post += o.deaths_before_post;
+        self.deaths_idle += o.deaths_idle;
+        self.deaths_enabling_sm += o.deaths_enabling_sm;
+        self.restores_with_requests_in_flight += o.restores_with_requests_in_flight;
+        self.restores_losing_events += o.restores_losing_events;
+        self.json_records += o.json_records;
+        self.binary_records += o.binary_records;
+        self.requests_posted += o.requests_posted;
+        self.requests_dropped += o.requests_dropped;
+        self.requests_duplicated += o.requests_duplicated;
+        self.responses_dropped += o.responses_dropped;
+        self.responses_duplicated += o.responses_duplicated;
+        self.messages_up += o.messages_up;
+        self.messages_down += o.messages_down;
+    }
+}
+
 struct Sim {
+    stats: Stats,
     start: Instant,
     now: Instant,
     rng: Rng,
@@ -571,7 +615,15 @@ impl Sim {
         };
         let app_sends = times(n_app, &mut rng);
         let up_sends = times(n_up, &mut rng);
-        let restarts = times(restarts, &mut rng);
+        let mut restarts = times(restarts, &mut rng);
+        // In half of the cases the first few deaths come right after the login is committed, while the roster
+        // get, `<enable/>` and the first stanzas are still in flight.
+        if rng.chance(500) {
+            let burst = (1 + rng.below(4) as usize).min(restarts.len());
+            for t in restarts.iter_mut().take(burst) {
+                *t = start;
+            }
+        }
         let mut client = Client::new(client_config(&mut rng, faults.stream_management), start)
             .expect("a valid JID");
         // `BoshDriver::new`: a `Connected` is owed to the client at once.
@@ -583,6 +635,7 @@ impl Sim {
             },
         );
         let mut sim = Self {
+            stats: Stats::default(),
             start,
             now: start,
             rng,
@@ -701,6 +754,11 @@ impl Sim {
             Encoding::Binary
         };
         self.saves += 1;
+        if encoding == Encoding::Json {
+            self.stats.json_records += 1;
+        } else {
+            self.stats.binary_records += 1;
+        }
         let bytes = snapshot.encode(encoding).expect("the snapshot encodes");
         self.record = Some(Record {
             bytes,
@@ -730,6 +788,18 @@ impl Sim {
 
     fn die(&mut self) {
         self.trace(&format!("client dies ({:?})", self.death));
+        match self.death {
+            Some(Death::BeforeSave) => self.stats.deaths_before_save += 1,
+            Some(Death::BeforePost) => self.stats.deaths_before_post += 1,
+            _ => self.stats.deaths_idle += 1,
+        }
+        let p = self.process.as_ref().unwrap();
+        if p.client.is_online() && p.app.online == 0 {
+            self.stats.deaths_enabling_sm += 1;
+        }
+        if self.record.as_ref().unwrap().app.delivered.len() != p.app.delivered.len() {
+            self.stats.restores_losing_events += 1;
+        }
         self.death = None;
         self.process = None;
         self.epoch += 1;
@@ -746,6 +816,9 @@ impl Sim {
         };
         let client = Client::restore(snapshot, Some(PASSWORD.into()), self.now).expect("restores");
         let driver = Driver::restore(bosh, self.now);
+        if driver.session.as_ref().is_some_and(|s| s.in_flight() > 0) {
+            self.stats.restores_with_requests_in_flight += 1;
+        }
         self.process = Some(Process {
             client,
             driver,
@@ -757,13 +830,16 @@ impl Sim {
     }
 
     fn client_request(&mut self, id: RequestId, body: Bytes) {
+        self.stats.requests_posted += 1;
         let copies = if self.rng.chance(self.faults.dup_per_mille) {
+            self.stats.requests_duplicated += 1;
             2
         } else {
             1
         };
         for _ in 0..copies {
             if self.rng.chance(self.faults.drop_per_mille) {
+                self.stats.requests_dropped += 1;
                 if self.rng.chance(self.faults.fail_per_mille) {
                     let at = self.now + self.delay();
                     let epoch = self.epoch;
@@ -797,12 +873,14 @@ impl Sim {
             return;
         };
         let copies = if self.rng.chance(self.faults.dup_per_mille) {
+            self.stats.responses_duplicated += 1;
             2
         } else {
             1
         };
         for _ in 0..copies {
             if self.rng.chance(self.faults.drop_per_mille) {
+                self.stats.responses_dropped += 1;
                 continue;
             }
             let outcome = if status == 200 {
@@ -935,11 +1013,13 @@ impl Sim {
         }
     }
 
-    /// Deaths start once the login is committed: before that there is no session to go on with.
+    /// Deaths start once the resource is bound (the login is done; with XEP-0198 `<enable/>` may still be on
+    /// its way): before that there is no session to go on with.
     fn can_die(&self) -> bool {
-        self.process.as_ref().is_some_and(|p| p.app.online > 0)
+        self.process
+            .as_ref()
+            .is_some_and(|p| p.client.jid().is_some())
             && self.death.is_none()
-            && self.record.as_ref().is_some_and(|r| r.app.online > 0)
     }
 
     fn done(&self) -> bool {
@@ -995,6 +1075,7 @@ fn cm_config() -> CmConfig {
 }
 
 struct Outcome {
+    stats: Stats,
     restarts: usize,
     simulated: Duration,
 }
@@ -1086,7 +1167,10 @@ fn run(seed: u64, faults: Faults, n_app: usize, n_up: usize, restarts: usize) ->
     let first = *sim.posted.keys().next().unwrap();
     let last = *sim.posted.keys().next_back().unwrap();
     assert_eq!(sim.posted.len() as u64, last - first + 1, "no rid skipped");
+    sim.stats.messages_up = n_app as u64;
+    sim.stats.messages_down = n_up as u64;
     Outcome {
+        stats: sim.stats,
         restarts: sim.restarts_done,
         simulated: sim.now - sim.start,
     }
@@ -1106,6 +1190,7 @@ fn reload_storm() {
     let mut done = 0usize;
     let mut cases = 0u32;
     let mut simulated = Duration::ZERO;
+    let mut stats = Stats::default();
     let started = std::time::Instant::now();
     while done < total {
         let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
@@ -1129,6 +1214,7 @@ fn reload_storm() {
             });
         assert_eq!(outcome.restarts, restarts, "every planned restart happened");
         done += outcome.restarts;
+        stats.add(&outcome.stats);
         simulated += outcome.simulated;
         cases += 1;
         seed = seed.wrapping_add(1);
@@ -1138,4 +1224,5 @@ fn reload_storm() {
         simulated.as_secs_f64() / 3600.0,
         started.elapsed().as_secs_f64()
     );
+    eprintln!("{stats:#?}");
 }
