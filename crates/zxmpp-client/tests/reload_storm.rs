@@ -1202,8 +1202,8 @@ fn reload_storm() {
             stream_management: rng.chance(500),
         };
         let restarts = (10 + rng.below(40) as usize).min(total - done);
-        let n_app = rng.below(40) as usize;
-        let n_up = rng.below(40) as usize;
+        let n_app = rng.below(150) as usize;
+        let n_up = rng.below(150) as usize;
         let case = format!(
             "RELOAD_STORM_SEED={seed} ({faults:?}, {restarts} restarts, {n_app} sent, {n_up} received)"
         );
