@@ -965,7 +965,7 @@ impl Sim {
         if let Some(n) = self
             .process
             .as_ref()
-            .filter(|p| p.app.online > 0)
+            .filter(|p| p.client.is_online())
             .map(|p| p.app.sent)
             && self.app_sends.get(n).is_some_and(|t| *t <= self.now)
         {
@@ -993,7 +993,6 @@ impl Sim {
             }
             self.cm_drive();
         }
-        // Deaths start once the login is committed: before that there is no session to go on with.
         if self.can_die() && self.restarts.first().is_some_and(|t| *t <= self.now) {
             self.restarts.remove(0);
             let death = match self.rng.below(3) {
@@ -1038,7 +1037,7 @@ impl Sim {
     fn next_time(&self) -> Option<Instant> {
         let mut times: Vec<Instant> = self.net.iter().map(|(t, _, _)| *t).collect();
         if let Some(p) = &self.process {
-            if p.app.online > 0 {
+            if p.client.is_online() {
                 times.extend(self.app_sends.get(p.app.sent).copied());
             }
             if self.can_die() {
