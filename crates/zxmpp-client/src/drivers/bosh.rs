@@ -141,7 +141,9 @@ impl BoshDriver {
     }
 
     /// A driver that goes on with a saved BOSH session: same `sid`, unanswered requests resent unchanged, and no
-    /// `Connected` for the client (its stream goes on). Pair it with `Client::restore`.
+    /// `Connected` for the client (its stream goes on). Pair it with `Client::restore`. A client that was saved
+    /// before its session was established (during SASL or bind) cannot go on with the stream: the first
+    /// [`BoshDriver::wait`] then leaves the saved session to expire and starts a new one.
     ///
     /// # Errors
     /// As [`BoshDriver::new`], and [`DriverError::InvalidSnapshot`] when the snapshot cannot be restored.
