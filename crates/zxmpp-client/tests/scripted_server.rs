@@ -1008,16 +1008,18 @@ fn a_snapshot_while_enabling_sm_keeps_the_stanzas_sent_meanwhile() {
         .send_message(s.now, "romeo@example.net", "meanwhile");
     s.pump();
     let snapshot = s.client.snapshot();
-    assert_eq!(snapshot.phase, zxmpp_state::Phase::Negotiating);
-    assert!(snapshot.stream_management.is_none());
+    assert_eq!(snapshot.phase, zxmpp_state::Phase::EnablingSm);
+    let sm = snapshot.stream_management.as_ref().unwrap();
+    assert_eq!(sm.id, None);
     assert_eq!(
-        snapshot
-            .outbound
+        sm.unacked
             .iter()
+            .chain(&snapshot.outbound)
             .filter(|q| q.xml.contains(">meanwhile<"))
             .count(),
         1
     );
+    // Over a new connection (TCP, or a BOSH session that is gone) the stanza goes out again, once.
     let client = Client::restore(snapshot, Some("r0m30myr0m30".into()), s.now).unwrap();
     let mut r = Server::from_client(client, s.now);
     login_plain(&mut r, FEATURES_BIND_SM);
@@ -1259,4 +1261,47 @@ fn ichat_legacy_caps_profile() {
     // The setting survives a snapshot.
     let snapshot = s.client.snapshot();
     assert_eq!(snapshot.settings.ichat_caps.as_deref(), Some("448"));
+}
+
+/// Found by `reload_storm`: a snapshot taken between `<enable/>` and `<enabled/>` restored as a new login, so
+/// a client restored over a BOSH session that goes on (no `Connected`) waited forever. It now goes on with the
+/// same stream: `<enabled/>` brings it online, and the stanzas sent before the snapshot (counted from the
+/// `<enable/>`, XEP-0198 §4) wait for their acknowledgement.
+#[test]
+fn a_snapshot_while_enabling_sm_goes_on_with_the_same_stream() {
+    let mut s = Server::new(config());
+    login_plain(&mut s, FEATURES_BIND_SM);
+    answer_bind(&mut s);
+    s.events();
+    s.take();
+    s.client
+        .send_message(s.now, "romeo@example.net", "meanwhile");
+    s.pump();
+    s.take();
+    let snapshot = s.client.snapshot();
+    let client = Client::restore(snapshot, Some("r0m30myr0m30".into()), s.now).unwrap();
+    let mut r = Server::from_client(client, s.now);
+    assert!(r.client.is_online());
+    r.feed("<enabled xmlns='urn:xmpp:sm:3' id='sm-9' resume='true'/>");
+    assert_eq!(
+        r.events(),
+        [ClientEvent::Online {
+            jid: "juliet@im.example.com/balcony".into(),
+            resumed: false
+        }]
+    );
+    assert_eq!(r.client.resumption_id(), Some("sm-9"));
+    // Nothing is sent again on the same stream.
+    assert_eq!(count(&r.take(), ">meanwhile<"), 0);
+    // Inbound stanzas count from the <enabled/> (XEP-0198 §4).
+    r.feed(
+        "<message xmlns='jabber:client' from='romeo@example.net' id='m1'><body>in</body></message>",
+    );
+    r.events();
+    r.feed("<r xmlns='urn:xmpp:sm:3'/>");
+    assert_eq!(r.take(), ["<a xmlns='urn:xmpp:sm:3' h='1'/>"]);
+    // The message sent before the snapshot is still waiting for its acknowledgement.
+    assert_eq!(r.client.unacked(), 1);
+    r.feed("<a xmlns='urn:xmpp:sm:3' h='1'/>");
+    assert_eq!(r.client.unacked(), 0);
 }

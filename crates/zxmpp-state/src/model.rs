@@ -84,6 +84,13 @@ pub enum Phase {
     Online,
     /// The session was closed on purpose or failed for good; restoring does not reconnect.
     Closed,
+    /// The resource was bound and XEP-0198 `<enable/>` sent, `<enabled/>` (or `<failed/>`) not yet received;
+    /// stanzas already flow. [`ClientSnapshot::stream_management`] holds the pending state (no id yet; its
+    /// `inbound` and `unacked` count from the `<enable/>`). Restoring goes on with the same stream when the
+    /// transport does (a restored BOSH session); a new connection sends the unacknowledged stanzas again.
+    /// (Added after format version 2 was published, at the end of the enum, so older snapshots decode as
+    /// before.)
+    EnablingSm,
 }
 
 /// XEP-0198 stream management state.

@@ -197,11 +197,12 @@ impl Client {
             .ichat_caps
             .as_deref()
             .map(LegacyProfile::ichat);
+        let enabling = snapshot.phase == Phase::EnablingSm;
         let sm = snapshot.stream_management.map(|s| Sm {
             id: s.id,
             location: s.location,
             max_secs: s.max_secs,
-            enabled: true,
+            enabled: !enabling,
             inbound: s.inbound,
             acked: s.acked,
             unacked: s.unacked.into(),
@@ -214,6 +215,10 @@ impl Client {
                 State::Online
             }
             Phase::Closed => State::Closed,
+            // The stream goes on if the transport does (a restored BOSH session): `<enabled/>` is on its way.
+            Phase::EnablingSm if sm.is_some() && snapshot.bound_jid.is_some() => {
+                State::EnablingSm(EnablingSm)
+            }
             _ => State::Idle,
         };
         let pending = snapshot
@@ -264,34 +269,34 @@ impl Client {
             State::Idle => Phase::Offline,
             State::Online => Phase::Online,
             State::Closed => Phase::Closed,
+            State::EnablingSm(_) => Phase::EnablingSm,
             _ => Phase::Negotiating,
         };
+        let enabling = matches!(self.state, State::EnablingSm(_));
         let now = self.last_now;
         ClientSnapshot {
             taken_at_ms: None,
             settings: self.settings.clone(),
             phase,
             bound_jid: self.bound_jid.clone(),
-            stream_management: self
-                .sm
-                .as_ref()
-                .filter(|s| s.enabled)
-                .map(|s| StreamManagement {
+            stream_management: self.sm.as_ref().filter(|s| s.enabled || enabling).map(|s| {
+                StreamManagement {
                     id: s.id.clone(),
                     location: s.location.clone(),
                     max_secs: s.max_secs,
                     inbound: s.inbound,
                     acked: s.acked,
                     unacked: s.unacked.iter().cloned().collect(),
-                }),
+                }
+            }),
             roster: self.roster.clone(),
             caps_cache: self.caps.snapshot(),
             // Stanzas sent after <enable/> but before <enabled/> have no resumable session: they go out
-            // again in the next one.
+            // again in the next one (while enabling they stay in the pending state, see `Phase::EnablingSm`).
             outbound: self
                 .sm
                 .iter()
-                .filter(|s| !s.enabled)
+                .filter(|s| !s.enabled && !enabling)
                 .flat_map(|s| s.unacked.iter())
                 .chain(self.outbound.iter())
                 .cloned()
@@ -668,6 +673,10 @@ impl Client {
     }
 
     fn connected(&mut self, secure: bool, transport: TransportKind) {
+        // A stream management state that was never enabled cannot be resumed: what it sent goes out again.
+        if self.sm.as_ref().is_some_and(|s| !s.enabled) {
+            self.requeue_unacked();
+        }
         self.transport = Some(transport);
         self.secure = secure;
         self.sm_offered = false;

@@ -84,6 +84,8 @@ pub struct BoshDriver {
     params: Option<SessionParams>,
     backoff: Backoff,
     closed: bool,
+    /// The session was restored: check on the first [`BoshDriver::wait`] that the client can go on with it.
+    restored: bool,
     scratch: Vec<u8>,
 }
 
@@ -133,12 +135,15 @@ impl BoshDriver {
             params: None,
             backoff: Backoff::default(),
             closed: false,
+            restored: false,
             scratch: Vec::new(),
         })
     }
 
     /// A driver that goes on with a saved BOSH session: same `sid`, unanswered requests resent unchanged, and no
-    /// `Connected` for the client (its stream goes on). Pair it with `Client::restore`.
+    /// `Connected` for the client (its stream goes on). Pair it with `Client::restore`. A client that was saved
+    /// before its session was established (during SASL or bind) cannot go on with the stream: the first
+    /// [`BoshDriver::wait`] then leaves the saved session to expire and starts a new one.
     ///
     /// # Errors
     /// As [`BoshDriver::new`], and [`DriverError::InvalidSnapshot`] when the snapshot cannot be restored.
@@ -150,6 +155,7 @@ impl BoshDriver {
             driver.params = session.params().cloned();
             driver.session = Some(session);
             driver.connect_at = None;
+            driver.restored = true;
         }
         Ok(driver)
     }
@@ -184,6 +190,15 @@ impl BoshDriver {
     pub async fn wait(&mut self, client: &mut Client) -> Result<(), DriverError> {
         if self.closed {
             return Err(DriverError::Closed);
+        }
+        if std::mem::take(&mut self.restored) && !client.is_online() && !client.is_closed() {
+            // The client was saved before its session was established (during SASL or bind): it cannot go on
+            // with this stream, it logs in again on a new one. The old session is left to expire.
+            self.session = None;
+            self.params = None;
+            self.staged.clear();
+            self.header_due = false;
+            self.connect_at = Some(Instant::now());
         }
         if self.session.is_none() {
             if client.is_closed() {
@@ -519,6 +534,55 @@ async fn post(
 #[cfg(test)]
 mod tests {
     use super::qualify;
+
+    /// Found while building `reload_storm`: a client saved during SASL (phase `Negotiating`) restores idle and
+    /// waits for `Connected`; a restored BOSH session would go on without one, and the client stalled.
+    #[test]
+    fn a_client_saved_while_negotiating_gets_a_new_session() {
+        use std::time::Instant;
+
+        use super::{BoshConfig, BoshDriver};
+        use crate::{Client, ClientConfig, Transmit};
+
+        let now = Instant::now();
+        let mut client = Client::new(
+            ClientConfig::new("juliet@example.com", "secret", [3; 32]),
+            now,
+        )
+        .unwrap();
+        client.handle_transport(
+            now,
+            crate::TransportEvent::Connected {
+                secure: true,
+                transport: crate::TransportKind::Bosh,
+            },
+        );
+        while client.poll_transmit().is_some() {}
+        let saved = client.snapshot();
+        assert_eq!(saved.phase, zxmpp_state::Phase::Negotiating);
+        let mut client = Client::restore(saved, Some("secret".into()), now).unwrap();
+        let session = zxmpp_bosh::ClientSession::new(
+            zxmpp_bosh::ClientConfig::new("example.com"),
+            [4; 32],
+            now,
+        );
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let mut driver =
+                BoshDriver::restore(BoshConfig::new("http://127.0.0.1:9/"), session.snapshot())
+                    .unwrap();
+            driver.wait(&mut client).await.unwrap();
+            // The client got `Connected` and opens a stream: the driver makes a new session for it.
+            assert!(driver.sid().is_none() && driver.staged.is_empty());
+            assert!(matches!(
+                client.poll_transmit(),
+                Some(Transmit::OpenStream { restart: false, .. })
+            ));
+        });
+    }
 
     #[test]
     fn qualify_adds_the_client_namespace_only_when_missing() {
