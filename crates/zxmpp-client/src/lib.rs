@@ -83,6 +83,7 @@
 mod core;
 #[cfg(feature = "tokio")]
 pub mod drivers;
+pub mod ichat;
 pub mod sasl;
 
 pub use crate::core::{
