@@ -94,7 +94,8 @@ struct Args {
     #[arg(long)]
     exit_after_stdin: Option<u64>,
     /// Speak iChat AV signalling: advertise iChat 5's caps (node apple:ichat:caps, legacy ext bundles), show
-    /// iChat peers and decoded call signalling, and read `/call JID`, `/cancel [JID]` and `/calls` from stdin.
+    /// iChat peers and decoded call signalling, and read `/call JID`, `/cancel [JID]`, `/calls` and
+    /// `/subscribe JID` from stdin (subscription requests are approved and returned).
     #[arg(long)]
     ichat: bool,
     /// A candidate offered by `/call`, as IFNAME=ADDRESS:PORT (repeatable). Default: the address this host
@@ -445,6 +446,8 @@ async fn run(args: Args) -> Result<(), String> {
     // The last caps each peer advertised (to tell iChat peers apart).
     let mut peer_caps: std::collections::HashMap<String, zxmpp_caps::Caps<'static>> =
         std::collections::HashMap::new();
+    // What was last shown about each peer (a line only when it changes).
+    let mut shown_av: std::collections::HashMap<String, PeerAv> = std::collections::HashMap::new();
 
     loop {
         enum Input {
@@ -590,6 +593,12 @@ async fn run(args: Args) -> Result<(), String> {
                         "presence from {from}: {}{caps}",
                         p.kind.as_deref().unwrap_or("available")
                     ));
+                    if args.ichat && p.kind.as_deref() == Some("subscribe") {
+                        // Buddies in iChat see each other: approve and ask back.
+                        let to = zxmpp_xml::escape_attr(bare_jid(&from));
+                        client.send_raw(now, format!("<presence to='{to}' type='subscribed'/>"));
+                        client.send_raw(now, format!("<presence to='{to}' type='subscribe'/>"));
+                    }
                     if args.ichat {
                         match p.caps {
                             Some(c) if p.kind.is_none() => {
@@ -601,7 +610,9 @@ async fn run(args: Args) -> Result<(), String> {
                         }
                         if let Some(c) = peer_caps.get(&from) {
                             let av = PeerAv::of(client.caps_cache(), &from, Some(c));
-                            say(format!("ichat peer {from}: {av}"));
+                            if shown_av.insert(from.clone(), av) != Some(av) {
+                                say(format!("ichat peer {from}: {av}"));
+                            }
                         }
                     }
                 }
@@ -615,7 +626,9 @@ async fn run(args: Args) -> Result<(), String> {
                     if let Some(caps) = jid.as_ref().and_then(|j| peer_caps.get(j)) {
                         let jid = jid.unwrap_or_default();
                         let av = PeerAv::of(client.caps_cache(), &jid, Some(caps));
-                        say(format!("ichat peer {jid}: {av}"));
+                        if shown_av.insert(jid.clone(), av) != Some(av) {
+                            say(format!("ichat peer {jid}: {av}"));
+                        }
                     }
                 }
                 ClientEvent::IqRequest(request) => {
@@ -732,7 +745,11 @@ fn own_candidates(
     )])
 }
 
-/// `/call JID`, `/cancel [JID]`, `/calls`.
+fn bare_jid(jid: &str) -> &str {
+    jid.split('/').next().unwrap_or(jid)
+}
+
+/// `/call JID`, `/cancel [JID]`, `/calls`, `/subscribe JID`.
 fn ichat_command(
     client: &mut Client,
     now: Instant,
@@ -767,6 +784,16 @@ fn ichat_command(
             }
             None => say("ichat: no call offer to withdraw"),
         },
+        (Some("/subscribe"), Some(peer)) => {
+            client.send_raw(
+                now,
+                format!(
+                    "<presence to='{}' type='subscribe'/>",
+                    zxmpp_xml::escape_attr(peer)
+                ),
+            );
+            say(format!("ichat: asked {peer} for a presence subscription"));
+        }
         (Some("/calls"), None) => {
             if calls.calls().is_empty() {
                 say("ichat: no calls in progress");
@@ -780,7 +807,7 @@ fn ichat_command(
                 ));
             }
         }
-        _ => say("ichat: commands are /call JID, /cancel [JID], /calls"),
+        _ => say("ichat: commands are /call JID, /cancel [JID], /calls, /subscribe JID"),
     }
 }
 
