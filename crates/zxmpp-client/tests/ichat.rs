@@ -301,3 +301,50 @@ fn xep0115_5_2_hashed_peer_is_verified_and_not_ichat() {
     assert!(!peer.ichat && !peer.can_call);
     assert_eq!(peer.to_string(), "not iChat AV");
 }
+
+mod props {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+    use proptest::prelude::*;
+    use zxmpp_client::ichat::{self, Calls, Signal};
+
+    fn candidate() -> impl Strategy<Value = (String, SocketAddr)> {
+        let ip = prop_oneof![
+            any::<[u8; 4]>().prop_map(|b| IpAddr::V4(Ipv4Addr::from(b))),
+            any::<[u8; 16]>().prop_map(|b| IpAddr::V6(Ipv6Addr::from(b))),
+        ];
+        ("[a-z]{1,8}[0-9]?", ip, 1u16..)
+            .prop_map(|(name, ip, port)| (name, SocketAddr::new(ip, port)))
+    }
+
+    proptest! {
+        /// Any offer this client builds is read back by the receiving side with the same candidates and
+        /// session, and its withdrawal is recognised as such.
+        #[test]
+        fn offer_classify_round_trip(
+            cands in proptest::collection::vec(candidate(), 1..4),
+            session in 0i64..i64::from(u32::MAX),
+        ) {
+            let mut calls = Calls::new();
+            let offer = calls.offer("bob@example.com/x", "alice@example.com/y", &cands, session).unwrap();
+            let Some(Signal::Invitation(inv)) = ichat::classify(&offer) else { panic!("{offer}") };
+            prop_assert_eq!(inv.session_id, Some(session));
+            let got: Vec<(String, Option<SocketAddr>)> =
+                inv.candidates.iter().map(|c| (c.interface.clone(), c.addr)).collect();
+            let want: Vec<(String, Option<SocketAddr>)> =
+                cands.iter().map(|(i, a)| (i.clone(), Some(*a))).collect();
+            prop_assert_eq!(got, want);
+            let cancel = calls.cancel(None).unwrap();
+            let Some(Signal::Invitation(c)) = ichat::classify(&cancel) else { panic!("{cancel}") };
+            prop_assert_eq!(c.state, ichat::OfferState::Cancel);
+        }
+
+        /// Arbitrary text in a message never panics the classifier.
+        #[test]
+        fn classify_never_panics(text in ".{0,200}", hexish in "[0-9a-f]{0,120}") {
+            let _ = ichat::classify(&text);
+            let _ = ichat::classify(&format!("<message><x>62706c6973743030{hexish}</x></message>"));
+            let _ = ichat::classify(&format!("<query xmlns='apple:iq:vc:request'><VCNewCallerIPPortData>{hexish}</VCNewCallerIPPortData></query>"));
+        }
+    }
+}
