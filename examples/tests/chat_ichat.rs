@@ -56,6 +56,8 @@ impl Running {
                 "--ichat",
                 "--resource",
                 resource,
+                "--exit-after-stdin",
+                "5",
             ])
             .args(extra)
             .env("ZXMPP_PASSWORD", env("ZXMPP_PROSODY_PASSWORD"))
@@ -104,6 +106,23 @@ impl Running {
         }
     }
 
+    /// Ends stdin; with `--exit-after-stdin` the client closes its session and exits (killed after 15 s).
+    fn finish(self) {
+        let Running {
+            mut child, stdin, ..
+        } = self;
+        drop(stdin);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
     fn kill(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -137,8 +156,10 @@ fn prosody_chat_ichat_call_cancel_and_restart() {
     );
     alice.wait_for("online as", 0);
     alice.send(&format!("/subscribe bob@{domain}"));
+    // (Which of Bob's resources the caps cache asks about each node is its choice: the line shows up as soon as
+    // the presence is in, with the trust of whatever is cached so far.)
     let a = alice.wait_for(
-        &format!("ichat peer {bob_jid}: iChat AV: can take a call [legacy caps, unverifiable]"),
+        &format!("ichat peer {bob_jid}: iChat AV: can take a call"),
         0,
     );
 
@@ -181,7 +202,8 @@ fn prosody_chat_ichat_call_cancel_and_restart() {
     let bob = Running::start(&binary, "bob", "chat-ichat-b", &["--state", &state_arg]);
     bob.wait_for("ichat: call in progress (Incoming) with alice@", 0);
     bob.wait_for("cancelled the call", 0);
-    bob.kill();
-    alice.kill();
+    // End both sessions properly (a killed one would hibernate in Prosody and be asked about caps by later tests).
+    bob.finish();
+    alice.finish();
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -15,6 +15,10 @@ use zxmpp_client::{Client, ClientConfig, ClientEvent};
 const IGNORE: &str = "needs scripts/prosody start (run by scripts/test)";
 const STEP: Duration = Duration::from_secs(20);
 
+/// The tests share the accounts (and each client's caps cache shares `node#ext` queries between resources of the
+/// same peer): one at a time, so that a peer of another test that is going away never holds a query.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
         panic!("{name} is not set: run eval \"$(scripts/prosody env)\" ({IGNORE})")
@@ -237,23 +241,69 @@ async fn alice_discovers_bob(tag: &str) -> (Peer, Peer, String) {
     alice.flush().await.expect("flush");
     // (An earlier run may have left the subscription in place: then there is no request to approve.)
     bob.flush().await.expect("flush");
-    // Bob answers Alice's disco#info queries for apple:ichat:caps#… while Alice waits.
+    // Alice sees Bob's presence: an iChat peer that can take a call (from the legacy `ext` names).
     let deadline = tokio::time::Instant::now() + STEP;
     loop {
         let av = alice.peer_av(&bob_jid);
-        if av.is_some_and(|a| a.complete && a.can_call) {
-            let av = av.unwrap();
-            assert!(av.ichat, "{av:?}");
-            assert_eq!(av.trust, Some(zxmpp_caps::Trust::Legacy));
+        if av.is_some_and(|a| a.ichat && a.can_call) {
             break;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "bob's caps never resolved: {av:?}; {:#?}",
+            "no iChat presence from bob: {av:?}; {:#?}",
             alice.events
         );
         let _ = tokio::time::timeout(Duration::from_millis(200), alice.step()).await;
         bob.run_for(Duration::from_millis(100)).await;
+    }
+    // Bob answers disco#info on `node#ver` and on `node#ext` for each bundle, as apple-formats §6 lists them.
+    // (Asked directly: the caps cache shares a node's query between resources, and another resource of Bob
+    // left hibernating by an earlier test would hold it until it times out.)
+    for (node, feature) in [
+        ("448", "apple:profile:bundle-transfer"),
+        ("ice", "apple:iq:vc:ice"),
+        ("recauth", "apple:iq:vc:recauth"),
+        ("rdserver", "apple:iq:rd:server"),
+        ("maudio", "apple:iq:vc:multiaudio"),
+        ("audio", "apple:iq:vc:audio"),
+        ("rdclient", "apple:iq:rd:client"),
+        ("mvideo", "apple:iq:vc:multivideo"),
+        ("auxvideo", "apple:iq:vc:auxvideo"),
+        ("rdmuxing", "apple:iq:rd:muxing"),
+        ("avcap", "apple:iq:vc:capable"),
+        ("avavail", "apple:iq:vc:available"),
+        ("video", "apple:iq:vc:video"),
+    ] {
+        let id = alice.client.send_iq(
+            Instant::now(),
+            Some(&bob_jid),
+            false,
+            &format!("<query xmlns='http://jabber.org/protocol/disco#info' node='apple:ichat:caps#{node}'/>"),
+        );
+        alice.flush().await.expect("flush");
+        let deadline = tokio::time::Instant::now() + STEP;
+        let payload = loop {
+            let found = alice.events.iter().find_map(|e| match e {
+                ClientEvent::IqResult { id: got, payload } if *got == id => {
+                    Some(payload.clone().unwrap_or_default())
+                }
+                ClientEvent::IqError {
+                    id: got, stanza, ..
+                } if *got == id => panic!("disco#info {node}: {stanza}"),
+                _ => None,
+            });
+            if let Some(p) = found {
+                break p;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no disco#info answer for {node}"
+            );
+            let _ = tokio::time::timeout(Duration::from_millis(100), alice.step()).await;
+            bob.run_for(Duration::from_millis(50)).await;
+        };
+        let info = zxmpp_caps::DiscoInfo::parse(payload.as_bytes()).expect("disco#info");
+        assert!(info.has_feature(feature), "{node}: {payload}");
     }
     (alice, bob, bob_jid)
 }
@@ -270,6 +320,7 @@ fn offered_candidates(bob: &Peer) -> Option<Vec<String>> {
 #[tokio::test(flavor = "current_thread")]
 #[ignore = "needs scripts/prosody start (run by scripts/test)"]
 async fn prosody_ichat_call_offer_and_cancel() {
+    let _serial = SERIAL.lock().await;
     let (mut alice, mut bob, bob_jid) = alice_discovers_bob("call").await;
     let alice_jid = alice.client.jid().unwrap().to_owned();
 
@@ -332,6 +383,7 @@ async fn prosody_ichat_call_offer_and_cancel() {
 #[tokio::test(flavor = "current_thread")]
 #[ignore = "needs scripts/prosody start (run by scripts/test)"]
 async fn prosody_ichat_call_survives_a_restart_of_the_callee() {
+    let _serial = SERIAL.lock().await;
     let (mut alice, mut bob, bob_jid) = alice_discovers_bob("restart").await;
     let alice_jid = alice.client.jid().unwrap().to_owned();
     let offer = alice
@@ -401,6 +453,7 @@ async fn read_until(stream: &mut tokio::net::TcpStream, needle: &str) -> String 
 #[tokio::test(flavor = "current_thread")]
 #[ignore = "needs scripts/prosody start (run by scripts/test)"]
 async fn prosody_ichat_seed_invitation_from_a_raw_tcp_sender() {
+    let _serial = SERIAL.lock().await;
     use base64::Engine as _;
     let mut bob = Peer::new("bob", "ichat-seed");
     let bob_jid = bob.online().await;
@@ -475,6 +528,134 @@ async fn prosody_ichat_seed_invitation_from_a_raw_tcp_sender() {
         ichat::classify(&format!("<m><b>{}</b></m>", hex.trim())),
         Some(Signal::Invitation(i)) if i.state == OfferState::Offer
     ));
+    raw.write_all(b"</stream:stream>").await.unwrap();
+    bob.close().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs scripts/prosody start (run by scripts/test)"]
+async fn prosody_ichat_gw_queries_from_a_raw_tcp_sender_are_shown_and_answered() {
+    let _serial = SERIAL.lock().await;
+    use base64::Engine as _;
+    let mut bob = Peer::new("bob", "ichat-gw");
+    let bob_jid = bob.online().await;
+    bob.flush().await.expect("flush");
+
+    let domain = domain();
+    let open = format!(
+        "<?xml version='1.0'?><stream:stream to='{domain}' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>"
+    );
+    let mut raw = tokio::net::TcpStream::connect(env("ZXMPP_PROSODY_C2S"))
+        .await
+        .expect("connect");
+    raw.write_all(open.as_bytes()).await.unwrap();
+    read_until(&mut raw, "</stream:features>").await;
+    let auth = base64::engine::general_purpose::STANDARD
+        .encode(format!("\0carol\0{}", env("ZXMPP_PROSODY_PASSWORD")));
+    raw.write_all(
+        format!("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{auth}</auth>")
+            .as_bytes(),
+    )
+    .await
+    .unwrap();
+    read_until(&mut raw, "<success").await;
+    raw.write_all(open.as_bytes()).await.unwrap();
+    read_until(&mut raw, "</stream:features>").await;
+    raw.write_all(
+        b"<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>gw</resource></bind></iq>",
+    )
+    .await
+    .unwrap();
+    read_until(&mut raw, "</iq>").await;
+
+    // The reSIProcate ichat-gw examples, their <query/> sent as written, each in its own iq.
+    let files = [
+        "ichat-gw-request.xml",
+        "ichat-gw-response-accept.xml",
+        "ichat-gw-response-decline.xml",
+        "ichat-gw-counterproposal.xml",
+        "ichat-gw-cancel.xml",
+    ];
+    for (i, file) in files.iter().enumerate() {
+        let xml = std::fs::read_to_string(format!(
+            "{}/tests/data/ichat/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("example");
+        let start = xml.find("<query").expect("query");
+        let end = xml.rfind("</query>").expect("query end") + "</query>".len();
+        let iq = format!(
+            "<iq type='set' id='gw{i}' to='{bob_jid}'>{}</iq>",
+            &xml[start..end]
+        );
+        raw.write_all(iq.as_bytes()).await.unwrap();
+    }
+    // And two iChat would not send: an unknown operation and a malformed response.
+    raw.write_all(
+        format!(
+            "<iq type='set' id='gwx' to='{bob_jid}'><query xmlns='apple:iq:vc:frobnicate'/></iq>\
+             <iq type='set' id='gwy' to='{bob_jid}'><query xmlns='apple:iq:vc:response'><response>zero</response></query></iq>"
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+
+    bob.until("the five queries and the two bad ones", |p| {
+        p.shown.len() >= 9 && p.shown.iter().any(|l| l.starts_with("malformed"))
+    })
+    .await;
+    for _ in 0..5 {
+        bob.run_for(Duration::from_millis(50)).await;
+    }
+    let shown = bob.shown.clone();
+    for line in [
+        "vc request (audio only) external 127.0.0.1:0",
+        "address en0 10.0.1.5:16402",
+        "vc response Accept",
+        "vc response Decline",
+        "vc counterProposal",
+        "vc cancel",
+        "unknown iChat query apple:iq:vc:frobnicate",
+    ] {
+        assert!(
+            shown.iter().any(|l| l == line),
+            "{line:?} not in {shown:#?}"
+        );
+    }
+    // Carol gets a result for each example and an error (which iChat would ignore) for the others.
+    let got = read_until(&mut raw, "id='gwy'").await;
+    let got = if got.contains("id='gwx'") {
+        got
+    } else {
+        got + &read_until(&mut raw, "id='gwx'").await
+    };
+    for i in 0..files.len() {
+        assert!(
+            got.contains(&format!("id='gw{i}'")),
+            "no answer to gw{i}: {got}"
+        );
+    }
+    let answer = |id: &str| {
+        let at = got.find(&format!("id='{id}'")).unwrap();
+        let start = got[..at].rfind("<iq").unwrap();
+        got[start..]
+            .split("</iq>")
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    for i in 0..files.len() {
+        assert!(answer(&format!("gw{i}")).contains("type='result'"), "{got}");
+    }
+    assert!(
+        answer("gwx").contains("type='error'") && answer("gwx").contains("service-unavailable"),
+        "{got}"
+    );
+    assert!(
+        answer("gwy").contains("type='error'") && answer("gwy").contains("bad-request"),
+        "{got}"
+    );
     raw.write_all(b"</stream:stream>").await.unwrap();
     bob.close().await;
 }
