@@ -356,7 +356,12 @@ async fn run(args: Args) -> Result<(), String> {
                 ));
             }
             let transport = saved.snapshot.transport.clone();
-            let client = Client::restore(saved.snapshot, Some(args.password.clone()), now)
+            let mut snapshot = saved.snapshot;
+            // `--ichat` given to a state saved without it: advertise the iChat caps from now on.
+            if args.ichat && snapshot.settings.ichat_caps.is_none() {
+                snapshot.settings.ichat_caps = Some(ICHAT_VER.to_owned());
+            }
+            let client = Client::restore(snapshot, Some(args.password.clone()), now)
                 .map_err(|e| format!("cannot restore the state: {e}"))?;
             (client, transport, true)
         }
