@@ -22,6 +22,12 @@
 //! * On a terminal or a pipe (which cannot be cut back), the line is printed right after the snapshot is saved: a
 //!   kill in that microsecond-wide window loses the line from the screen (it was handled). Redirect to a file or
 //!   use `--output` when it matters.
+//!
+//! With `--ichat` it also speaks iChat AV signalling (no media; see `docs/ichat.md`): it advertises iChat 5's
+//! caps (`apple:ichat:caps` with the twelve legacy `ext` bundles, `avavail` left out while a call is in
+//! progress), shows which peers are iChat and can take a call, decodes incoming call signalling (pre-ICE
+//! `apple:iq:vc:*` queries and ICE-era invitations) as `* ichat …` lines, and reads the commands `/call JID`,
+//! `/cancel [JID]` and `/calls` from stdin. Calls in progress are saved in the state file.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write as _};
@@ -35,13 +41,18 @@ use tokio::sync::mpsc;
 use zxmpp_client::drivers::{
     BoshConfig, BoshDriver, DriverError, PlainPolicy, TcpConfig, TcpDriver, TlsRoots,
 };
+use zxmpp_client::ichat::{self, CallChange, Calls, PeerAv};
 use zxmpp_client::state::{ClientSnapshot, Encoding, FileStore, TransportSnapshot};
 use zxmpp_client::{Client, ClientConfig, ClientEvent};
 
-/// Header of the state file: a line `zxmpp-chat 1 OUTPUT_LEN` (`-` when the output is not a file), then the
-/// `zxmpp-state` snapshot.
+/// Header of the state file: a line `zxmpp-chat 2 OUTPUT_LEN` (`-` when the output is not a file), a line with
+/// the iChat calls in progress as JSON (`zxmpp_client::ichat::Calls`, version 2 on), then the `zxmpp-state`
+/// snapshot. Version 1 files (no calls line) are still read.
 const STATE_MAGIC: &str = "zxmpp-chat";
-const STATE_VERSION: u32 = 1;
+const STATE_VERSION: u32 = 2;
+
+/// The `ver` label of the iChat caps (iChat 5 used its build number).
+const ICHAT_VER: &str = "448";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -82,6 +93,15 @@ struct Args {
     /// close the session and exit. Without it the client keeps running after stdin ends.
     #[arg(long)]
     exit_after_stdin: Option<u64>,
+    /// Speak iChat AV signalling: advertise iChat 5's caps (node apple:ichat:caps, legacy ext bundles), show
+    /// iChat peers and decoded call signalling, and read `/call JID`, `/cancel [JID]`, `/calls` and
+    /// `/subscribe JID` from stdin (subscription requests are approved and returned).
+    #[arg(long)]
+    ichat: bool,
+    /// A candidate offered by `/call`, as IFNAME=ADDRESS:PORT (repeatable). Default: the address this host
+    /// uses to reach the server, as `en0` with port 16402.
+    #[arg(long, value_name = "IFNAME=ADDRESS:PORT", requires = "ichat")]
+    ichat_candidate: Vec<String>,
 }
 
 enum Transport {
@@ -132,6 +152,8 @@ enum Output {
 struct Saved {
     /// Length of the output file when the state was saved; `None` when the output was not a file.
     output_len: Option<u64>,
+    /// The iChat calls in progress.
+    calls: Calls,
     snapshot: ClientSnapshot,
 }
 
@@ -153,12 +175,29 @@ fn load_state(path: &PathBuf) -> Result<Option<Saved>, String> {
     else {
         return Err(format!("{}: not a zxmpp-chat state file", path.display()));
     };
-    if version != STATE_VERSION.to_string() {
-        return Err(format!(
-            "{}: state format {version}, this build reads {STATE_VERSION}",
-            path.display()
-        ));
-    }
+    let mut rest = rest.get(1..).unwrap_or_default();
+    let calls = match version {
+        // Version 1: no calls line.
+        "1" => Calls::new(),
+        "2" => {
+            let end = rest
+                .iter()
+                .position(|b| *b == b'\n')
+                .ok_or_else(|| format!("{}: no calls line", path.display()))?;
+            let (line, tail) = rest.split_at(end);
+            rest = tail.get(1..).unwrap_or_default();
+            serde_json::from_slice::<Calls>(line)
+                .map_err(|e| format!("{}: calls: {e}", path.display()))?
+                .validated()
+                .map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        _ => {
+            return Err(format!(
+                "{}: state format {version}, this build reads 1 and {STATE_VERSION}",
+                path.display()
+            ));
+        }
+    };
     let output_len = match len {
         "-" => None,
         len => Some(
@@ -166,17 +205,23 @@ fn load_state(path: &PathBuf) -> Result<Option<Saved>, String> {
                 .map_err(|_| format!("{}: bad output length", path.display()))?,
         ),
     };
-    let snapshot = ClientSnapshot::decode(rest.get(1..).unwrap_or_default())
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let snapshot = ClientSnapshot::decode(rest).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(Some(Saved {
         output_len,
+        calls,
         snapshot,
     }))
 }
 
-fn encode_state(output_len: Option<u64>, snapshot: &ClientSnapshot) -> Result<Vec<u8>, String> {
+fn encode_state(
+    output_len: Option<u64>,
+    calls: &Calls,
+    snapshot: &ClientSnapshot,
+) -> Result<Vec<u8>, String> {
     let len = output_len.map_or_else(|| "-".to_owned(), |n| n.to_string());
     let mut bytes = format!("{STATE_MAGIC} {STATE_VERSION} {len}\n").into_bytes();
+    bytes.extend(serde_json::to_vec(calls).map_err(|e| e.to_string())?);
+    bytes.push(b'\n');
     // JSON: readable with `tail -n +2 FILE`, and it carries the BOSH session's bodies as text.
     bytes.extend(snapshot.encode(Encoding::Json).map_err(|e| e.to_string())?);
     Ok(bytes)
@@ -301,6 +346,7 @@ async fn run(args: Args) -> Result<(), String> {
         },
     };
 
+    let mut calls = saved.as_ref().map_or_else(Calls::new, |s| s.calls.clone());
     let (mut client, transport_snapshot, restored) = match saved {
         Some(saved) => {
             if saved.snapshot.settings.jid != args.jid {
@@ -310,7 +356,12 @@ async fn run(args: Args) -> Result<(), String> {
                 ));
             }
             let transport = saved.snapshot.transport.clone();
-            let client = Client::restore(saved.snapshot, Some(args.password.clone()), now)
+            let mut snapshot = saved.snapshot;
+            // `--ichat` given to a state saved without it: advertise the iChat caps from now on.
+            if args.ichat && snapshot.settings.ichat_caps.is_none() {
+                snapshot.settings.ichat_caps = Some(ICHAT_VER.to_owned());
+            }
+            let client = Client::restore(snapshot, Some(args.password.clone()), now)
                 .map_err(|e| format!("cannot restore the state: {e}"))?;
             (client, transport, true)
         }
@@ -321,6 +372,9 @@ async fn run(args: Args) -> Result<(), String> {
                 .allow_insecure_auth(plain_ok);
             if let Some(resource) = &args.resource {
                 config = config.with_resource(resource.clone());
+            }
+            if args.ichat {
+                config = config.with_ichat_caps(ICHAT_VER);
             }
             let client = Client::new(config, now).map_err(|e| e.to_string())?;
             (client, None, false)
@@ -378,6 +432,27 @@ async fn run(args: Args) -> Result<(), String> {
     let mut closing_since: Option<Instant> = None;
     let mut last_saved: Vec<u8> = Vec::new();
     let mut sent_presence = false;
+    let candidates = if args.ichat {
+        own_candidates(&args.ichat_candidate, endpoint)?
+    } else {
+        Vec::new()
+    };
+    if args.ichat {
+        client.set_ichat_ext(&ichat::ext_bundles(calls.in_call()));
+        for call in calls.calls() {
+            say(format!(
+                "ichat: call in progress ({:?}) with {} session {}",
+                call.direction,
+                call.peer,
+                call.session_id.unwrap_or_default()
+            ));
+        }
+    }
+    // The last caps each peer advertised (to tell iChat peers apart).
+    let mut peer_caps: std::collections::HashMap<String, zxmpp_caps::Caps<'static>> =
+        std::collections::HashMap::new();
+    // What was last shown about each peer (a line only when it changes).
+    let mut shown_av: std::collections::HashMap<String, PeerAv> = std::collections::HashMap::new();
 
     loop {
         enum Input {
@@ -400,7 +475,16 @@ async fn run(args: Args) -> Result<(), String> {
             Input::Transport(Err(e)) => return Err(e.to_string()),
             Input::Line(Some(line)) => {
                 let line = line.trim_end();
-                if !line.is_empty() {
+                if args.ichat && line.starts_with('/') {
+                    let was_in_call = calls.in_call();
+                    ichat_command(&mut client, now, &mut calls, &candidates, line);
+                    if was_in_call != calls.in_call() {
+                        client.set_ichat_ext(&ichat::ext_bundles(calls.in_call()));
+                        if client.is_online() {
+                            client.send_presence(now, None, None);
+                        }
+                    }
+                } else if !line.is_empty() {
                     match &args.to {
                         Some(to) => {
                             let _ = client.send_message(now, to, line);
@@ -421,6 +505,23 @@ async fn run(args: Args) -> Result<(), String> {
         let mut to_print = Vec::new();
         while let Some(event) = client.poll_event() {
             match event {
+                ClientEvent::Message(m) if args.ichat && m.kind.as_deref() != Some("error") => {
+                    let from = m.from.clone().unwrap_or_default();
+                    if let Some(signal) = ichat::classify(&m.stanza) {
+                        ichat_signal(&mut client, now, &mut calls, &from, &signal);
+                        continue;
+                    }
+                    let Some(body) = m.body else { continue };
+                    let line = format!("{from}: {body}\n");
+                    match &mut output {
+                        Output::Stdout => to_print.push(line),
+                        Output::File { file, len } => {
+                            file.write_all(line.as_bytes())
+                                .map_err(|e| format!("output: {e}"))?;
+                            *len += line.len() as u64;
+                        }
+                    }
+                }
                 ClientEvent::Message(m) => {
                     let Some(body) = m.body else { continue };
                     let from = m.from.unwrap_or_default();
@@ -492,14 +593,64 @@ async fn run(args: Args) -> Result<(), String> {
                         .as_ref()
                         .map(|c| format!(" caps {c:?}"))
                         .unwrap_or_default();
+                    let from = p.from.unwrap_or_default();
                     say(format!(
-                        "presence from {}: {}{caps}",
-                        p.from.unwrap_or_default(),
+                        "presence from {from}: {}{caps}",
                         p.kind.as_deref().unwrap_or("available")
                     ));
+                    if args.ichat && p.kind.as_deref() == Some("subscribe") {
+                        // Buddies in iChat see each other: approve and ask back.
+                        let to = zxmpp_xml::escape_attr(bare_jid(&from));
+                        client.send_raw(now, format!("<presence to='{to}' type='subscribed'/>"));
+                        client.send_raw(now, format!("<presence to='{to}' type='subscribe'/>"));
+                    }
+                    if args.ichat {
+                        match p.caps {
+                            Some(c) if p.kind.is_none() => {
+                                peer_caps.insert(from.clone(), c);
+                            }
+                            _ => {
+                                peer_caps.remove(&from);
+                            }
+                        }
+                        if let Some(c) = peer_caps.get(&from) {
+                            let av = PeerAv::of(client.caps_cache(), &from, Some(c));
+                            if shown_av.insert(from.clone(), av) != Some(av) {
+                                say(format!("ichat peer {from}: {av}"));
+                            }
+                        }
+                    }
+                }
+                ClientEvent::Caps(event) if args.ichat => {
+                    let jid = match &event {
+                        zxmpp_caps::CapsEvent::LegacyCached { jid, .. }
+                        | zxmpp_caps::CapsEvent::Verified { jid, .. }
+                        | zxmpp_caps::CapsEvent::JidOnly { jid } => Some(jid.clone()),
+                        _ => None,
+                    };
+                    if let Some(caps) = jid.as_ref().and_then(|j| peer_caps.get(j)) {
+                        let jid = jid.unwrap_or_default();
+                        let av = PeerAv::of(client.caps_cache(), &jid, Some(caps));
+                        if shown_av.insert(jid.clone(), av) != Some(av) {
+                            say(format!("ichat peer {jid}: {av}"));
+                        }
+                    }
                 }
                 ClientEvent::IqRequest(request) => {
-                    client.respond_iq(now, &request, Err("service-unavailable"));
+                    let signal = if args.ichat {
+                        ichat::classify(&request.payload)
+                    } else {
+                        None
+                    };
+                    match signal {
+                        Some(signal) => {
+                            let from = request.from.clone().unwrap_or_default();
+                            ichat_signal(&mut client, now, &mut calls, &from, &signal);
+                            // iChat ignores `<iq type='error'/>`, so an error answer is harmless.
+                            client.respond_iq(now, &request, signal.iq_answer().map(|()| None));
+                        }
+                        None => client.respond_iq(now, &request, Err("service-unavailable")),
+                    }
                 }
                 other => {
                     if std::env::var_os("ZXMPP_CHAT_DEBUG").is_some() {
@@ -537,7 +688,7 @@ async fn run(args: Args) -> Result<(), String> {
                 Output::File { len, .. } => Some(*len),
                 Output::Stdout => None,
             };
-            let bytes = encode_state(output_len, &snapshot)?;
+            let bytes = encode_state(output_len, &calls, &snapshot)?;
             if bytes != last_saved {
                 store
                     .save_bytes(&bytes)
@@ -562,6 +713,133 @@ async fn run(args: Args) -> Result<(), String> {
         if closing_since.is_some_and(|t| now.duration_since(t) > Duration::from_secs(10)) {
             say("the server did not answer the close within 10 s");
             return Ok(());
+        }
+    }
+}
+
+/// `--ichat-candidate IFNAME=ADDRESS:PORT` values, or the address this host uses to reach `endpoint`.
+fn own_candidates(
+    given: &[String],
+    endpoint: &str,
+) -> Result<Vec<(String, std::net::SocketAddr)>, String> {
+    if !given.is_empty() {
+        return given
+            .iter()
+            .map(|c| {
+                let (name, addr) = c
+                    .split_once('=')
+                    .ok_or_else(|| format!("--ichat-candidate {c:?}: not IFNAME=ADDRESS:PORT"))?;
+                let addr = addr
+                    .parse()
+                    .map_err(|e| format!("--ichat-candidate {c:?}: {e}"))?;
+                Ok((name.to_owned(), addr))
+            })
+            .collect();
+    }
+    // The local address of a (never used) UDP socket "connected" to the server: the interface that reaches it.
+    let local = std::net::UdpSocket::bind("0.0.0.0:0")
+        .and_then(|s| {
+            s.connect(endpoint)?;
+            s.local_addr()
+        })
+        .map(|a| a.ip())
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+    Ok(vec![(
+        "en0".to_owned(),
+        std::net::SocketAddr::new(local, 16402),
+    )])
+}
+
+fn bare_jid(jid: &str) -> &str {
+    jid.split('/').next().unwrap_or(jid)
+}
+
+/// `/call JID`, `/cancel [JID]`, `/calls`, `/subscribe JID`.
+fn ichat_command(
+    client: &mut Client,
+    now: Instant,
+    calls: &mut Calls,
+    candidates: &[(String, std::net::SocketAddr)],
+    line: &str,
+) {
+    let mut words = line.split_whitespace();
+    match (words.next(), words.next()) {
+        (Some("/call"), Some(peer)) => {
+            let own = client.jid().unwrap_or_default().to_owned();
+            let mut id = [0u8; 4];
+            let _ = getrandom::fill(&mut id);
+            let session = i64::from(u32::from_be_bytes(id) >> 1);
+            match calls.offer(peer, &own, candidates, session) {
+                Ok(stanza) => {
+                    client.send_raw(now, stanza);
+                    let shown: Vec<String> =
+                        candidates.iter().map(|(i, a)| format!("{i} {a}")).collect();
+                    say(format!(
+                        "ichat: calling {peer} (session {session}) offering {}",
+                        shown.join(", ")
+                    ));
+                }
+                Err(e) => say(format!("ichat: cannot call {peer}: {e}")),
+            }
+        }
+        (Some("/cancel"), peer) => match calls.cancel(peer) {
+            Some(stanza) => {
+                client.send_raw(now, stanza);
+                say("ichat: call offer withdrawn");
+            }
+            None => say("ichat: no call offer to withdraw"),
+        },
+        (Some("/subscribe"), Some(peer)) => {
+            client.send_raw(
+                now,
+                format!(
+                    "<presence to='{}' type='subscribe'/>",
+                    zxmpp_xml::escape_attr(peer)
+                ),
+            );
+            say(format!("ichat: asked {peer} for a presence subscription"));
+        }
+        (Some("/calls"), None) => {
+            if calls.calls().is_empty() {
+                say("ichat: no calls in progress");
+            }
+            for call in calls.calls() {
+                say(format!(
+                    "ichat: {:?} call with {} session {}",
+                    call.direction,
+                    call.peer,
+                    call.session_id.unwrap_or_default()
+                ));
+            }
+        }
+        _ => say("ichat: commands are /call JID, /cancel [JID], /calls, /subscribe JID"),
+    }
+}
+
+/// Shows an incoming iChat signal and records what it changes.
+fn ichat_signal(
+    client: &mut Client,
+    now: Instant,
+    calls: &mut Calls,
+    from: &str,
+    signal: &ichat::Signal,
+) {
+    for line in signal.describe() {
+        say(format!("ichat from {from}: {line}"));
+    }
+    let was_in_call = calls.in_call();
+    match calls.handle_signal(from, signal) {
+        Some(CallChange::Offered(_)) => say(format!("ichat: incoming call from {from}")),
+        Some(CallChange::Cancelled(_)) => say(format!("ichat: {from} cancelled the call")),
+        Some(CallChange::UnknownCancel) => {
+            say(format!("ichat: {from} cancelled a call we do not know"));
+        }
+        _ => {}
+    }
+    if was_in_call != calls.in_call() {
+        client.set_ichat_ext(&ichat::ext_bundles(calls.in_call()));
+        if client.is_online() {
+            client.send_presence(now, None, None);
         }
     }
 }

@@ -13,6 +13,10 @@
 //! Time is passed in as [`std::time::Instant`]; randomness (SCRAM nonces, stanza ids) is derived from the
 //! 32 bytes of entropy in the configuration, so tests are reproducible.
 //!
+//! The [`ichat`] module adds iChat AV signalling on top, just as sans-IO: the iChat 5 caps bundles, telling
+//! iChat peers apart, reading incoming call signalling (`apple:iq:vc:*` queries, ICE-era invitations via
+//! `zxmpp-vc`) and the calls in progress, serializable next to the snapshot.
+//!
 //! ```
 //! use std::time::Instant;
 //! use zxmpp_client::{Client, ClientConfig, ClientEvent, Transmit, TransportEvent, TransportKind, sasl::Mechanism};
@@ -83,6 +87,7 @@
 mod core;
 #[cfg(feature = "tokio")]
 pub mod drivers;
+pub mod ichat;
 pub mod sasl;
 
 pub use crate::core::{
