@@ -89,6 +89,13 @@ impl Bridge {
         policy: &Policy,
         srv: &dyn SrvLookup,
     ) -> Result<Self, zxmpp_bosh::Error> {
+        // Refuse a destination before answering anything: no session, no sid handed out.
+        let parsed = zxmpp_bosh::Body::parse(request, &config.limits)?;
+        if parsed.body.sid.is_none() {
+            policy
+                .target(parsed.body.to.as_deref(), parsed.body.route.as_deref(), srv)
+                .map_err(zxmpp_bosh::Error::Refused)?;
+        }
         let cm = CmSession::accept(now, config, sid, secret, http, request)?;
         let mut bridge = Self {
             cm,

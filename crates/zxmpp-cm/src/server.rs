@@ -44,7 +44,6 @@ enum Msg {
 
 struct Entry {
     tx: mpsc::UnboundedSender<Msg>,
-    ip: IpAddr,
 }
 
 #[derive(Default)]
@@ -386,14 +385,14 @@ fn create(
         _ => Condition::BadRequest,
     })?;
     let (tx, rx) = mpsc::unbounded_channel();
-    table.sessions.insert(sid.clone(), Entry { tx, ip });
+    table.sessions.insert(sid.clone(), Entry { tx });
     *table.per_ip.entry(ip).or_default() += 1;
     drop(table);
     shared.metrics.session_started();
     tracing::info!(sid, %ip, "session created");
     let mut replies = HashMap::new();
     replies.insert(http, reply);
-    tokio::spawn(run_session(Arc::clone(shared), bridge, rx, replies));
+    tokio::spawn(run_session(Arc::clone(shared), bridge, rx, replies, ip));
     Ok(())
 }
 
@@ -417,6 +416,7 @@ async fn run_session(
     mut bridge: Bridge,
     mut rx: mpsc::UnboundedReceiver<Msg>,
     mut replies: HashMap<HttpId, Reply>,
+    ip: IpAddr,
 ) {
     let sid = bridge.sid().to_owned();
     let content_type = bridge.content_type().to_owned();
@@ -427,6 +427,7 @@ async fn run_session(
     };
     let mut connecting: Option<Connecting> = None;
     let mut shutdown_requested = false;
+    let mut ended = false;
     loop {
         while let Some(t) = bridge.poll_transmit() {
             if let Some(reply) = replies.remove(&t.http) {
@@ -569,6 +570,10 @@ async fn run_session(
                 }
             }
         }
+        if !ended && bridge.termination().is_some() {
+            ended = true;
+            end_of_session(&shared, &bridge, &sid, ip);
+        }
         if shutdown_requested
             && replies.is_empty()
             && up.conn.is_none()
@@ -586,18 +591,27 @@ async fn run_session(
     if let Some(mut conn) = up.conn.take() {
         conn.shutdown().await;
     }
+    if !ended {
+        end_of_session(&shared, &bridge, &sid, ip);
+    }
+    if let Ok(mut table) = shared.table.lock() {
+        table.sessions.remove(&sid);
+    }
+}
+
+/// The session has ended (it may still answer retransmissions while it lingers): count it, free its slot.
+fn end_of_session(shared: &Shared, bridge: &Bridge, sid: &str, ip: IpAddr) {
     let label = termination_label(bridge.termination());
     if !matches!(bridge.termination(), Some(CmTermination::ByClient) | None) {
         shared.metrics.error(&label);
     }
     tracing::info!(sid, reason = label, "session ended");
     if let Ok(mut table) = shared.table.lock()
-        && let Some(entry) = table.sessions.remove(&sid)
-        && let Some(n) = table.per_ip.get_mut(&entry.ip)
+        && let Some(n) = table.per_ip.get_mut(&ip)
     {
         *n = n.saturating_sub(1);
         if *n == 0 {
-            table.per_ip.remove(&entry.ip);
+            table.per_ip.remove(&ip);
         }
     }
     shared.metrics.session_ended();
