@@ -68,6 +68,7 @@ pub struct Bridge {
     actions: VecDeque<Action>,
     termination: Option<CmTermination>,
     upstream_open: bool,
+    announce: Option<Announce>,
 }
 
 impl Bridge {
@@ -89,6 +90,9 @@ impl Bridge {
         policy: &Policy,
         srv: &dyn SrvLookup,
     ) -> Result<Self, zxmpp_bosh::Error> {
+        // One upstream stream per session: multiple streams (XEP-0124 §16) are not offered.
+        let mut config = config;
+        config.multiple_streams = false;
         // Refuse a destination before answering anything: no session, no sid handed out.
         let parsed = zxmpp_bosh::Body::parse(request, &config.limits)?;
         if parsed.body.sid.is_none() {
@@ -107,6 +111,7 @@ impl Bridge {
             actions: VecDeque::new(),
             termination: None,
             upstream_open: false,
+            announce: None,
         };
         bridge.pump(now, Some((policy, srv)));
         Ok(bridge)
@@ -190,7 +195,8 @@ impl Bridge {
                 let from = header.from().map(|s| s.into_owned());
                 let id = header.id().map(|s| s.into_owned());
                 let version = header.version().map(|s| s.into_owned());
-                self.cm.announce(now, Announce::new(from, id, version));
+                // Announced with the features of this stream, never for the stream before TLS.
+                self.announce = Some(Announce::new(from, id, version));
             }
             Event::Stanza(stanza) => {
                 let bytes = Bytes::copy_from_slice(stanza.as_bytes());
@@ -246,6 +252,9 @@ impl Bridge {
                 self.fail(now, Condition::RemoteConnectionFailed, Vec::new());
             }
             Phase::Negotiating { .. } | Phase::Open => {
+                if let Some(announce) = self.announce.take() {
+                    self.cm.announce(now, announce);
+                }
                 if self.cm.send(now, None, bytes).is_err() {
                     self.fail(now, Condition::UndefinedCondition, Vec::new());
                     return;
@@ -292,11 +301,7 @@ impl Bridge {
         while let Some(event) = self.cm.poll_event() {
             match event {
                 CmEvent::StreamOpened {
-                    stream: None,
-                    to,
-                    route,
-                    lang,
-                    ..
+                    to, route, lang, ..
                 } => {
                     let Some((policy, srv)) = routing.take() else {
                         continue;
