@@ -493,6 +493,20 @@ async fn run_session(
                 }
             }
         }
+        while let Some(t) = bridge.poll_transmit() {
+            if let Some(reply) = replies.remove(&t.http) {
+                let _ = reply.send((t.status, content_type.clone(), t.body));
+            }
+        }
+        if !ended && bridge.termination().is_some() {
+            ended = true;
+            end_of_session(&shared, &bridge, &sid, ip);
+        }
+        // At shutdown, end as soon as no request is held: a client that is not polling gets its terminate
+        // from the next request, which finds no session (`item-not-found`).
+        if shutdown_requested && replies.is_empty() {
+            break;
+        }
         // Actions may have produced responses (a failure answered at once): loop again before waiting.
         if bridge.poll_timeout().is_none() && bridge.is_finished(Instant::now()) {
             break;
@@ -574,21 +588,9 @@ async fn run_session(
             ended = true;
             end_of_session(&shared, &bridge, &sid, ip);
         }
-        if shutdown_requested
-            && replies.is_empty()
-            && up.conn.is_none()
-            && bridge.termination().is_some()
-        {
-            // Flush the last answers, then end without waiting for the linger time.
-            while let Some(t) = bridge.poll_transmit() {
-                if let Some(reply) = replies.remove(&t.http) {
-                    let _ = reply.send((t.status, content_type.clone(), t.body));
-                }
-            }
-            break;
-        }
     }
     if let Some(mut conn) = up.conn.take() {
+        let _ = conn.write_all(zxmpp_xml::STREAM_CLOSE.as_bytes()).await;
         conn.shutdown().await;
     }
     if !ended {
