@@ -464,3 +464,29 @@ fn prosody_graceful_shutdown_terminates_sessions() {
     let (_, text) = held.join().unwrap();
     assert!(is_terminate(&text, "system-shutdown"), "{text}");
 }
+
+/// XEP-0124 §9.3: a client ack that misses a response sent over `report_after` ago gets `report` and `time`.
+#[test]
+#[ignore = "needs scripts/prosody start (run by scripts/test)"]
+fn prosody_acks_report_a_missed_response() {
+    let cm = Cm::start(|_| {});
+    let (mut s, created) = Session::create(&cm, "ack='1'");
+    let first = s.rid;
+    assert!(created.contains(" sid='"), "{created}");
+    // rid first+1 is answered with the features; the client then says it has only seen `first`.
+    s.until("<mechanism>PLAIN</mechanism>");
+    // The first response the client says it missed: the one to `first + 1`.
+    let missed = first + 1;
+    thread::sleep(Duration::from_millis(1200));
+    let text = s.next(&format!("ack='{first}'"), "<iq xmlns='jabber:client' type='get' id='p3' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>");
+    let text = if text.contains("report=") {
+        text
+    } else {
+        s.next(&format!("ack='{first}'"), "")
+    };
+    assert_eq!(attr(&text, "report"), Some(missed.to_string()), "{text}");
+    assert!(
+        attr(&text, "time").is_some_and(|t| t.parse::<u64>().is_ok_and(|ms| ms >= 1000)),
+        "{text}"
+    );
+}
