@@ -23,7 +23,11 @@ pub enum TlsRoots {
 }
 
 impl TlsRoots {
-    pub(super) fn client_config(&self) -> Result<Arc<rustls::ClientConfig>, DriverError> {
+    /// A rustls client configuration trusting these roots (the one the drivers use; also used by zxmpp-cm).
+    ///
+    /// # Errors
+    /// [`DriverError::TlsConfig`] when the CA file cannot be read or holds no certificate.
+    pub fn client_config(&self) -> Result<Arc<rustls::ClientConfig>, DriverError> {
         let mut roots = RootCertStore::empty();
         if matches!(self, Self::WebPki | Self::WebPkiAndCaFile(_)) {
             roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());

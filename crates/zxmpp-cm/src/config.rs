@@ -1,0 +1,174 @@
+//! The configuration: a TOML file, with defaults that are safe on a loopback test machine.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::Error;
+
+/// When an upstream connection may stay without TLS.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum PlainUpstream {
+    /// Never: a server that offers no STARTTLS is refused (`remote-connection-failed`).
+    Never,
+    /// Only to loopback addresses (a test server on 127.0.0.1 / ::1); the default.
+    #[default]
+    Loopback,
+    /// Always (only on networks you trust completely).
+    Always,
+}
+
+/// One allowed upstream domain.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Upstream {
+    /// The XMPP domain clients may name in `to`.
+    pub domain: String,
+    /// A fixed `host:port` for it (skips DNS; may be private, since the operator wrote it).
+    #[serde(default)]
+    pub address: Option<String>,
+}
+
+impl Upstream {
+    /// An allowed domain reached through DNS (SRV, then the domain on port 5222).
+    #[must_use]
+    pub fn new(domain: impl Into<String>) -> Self {
+        Self {
+            domain: domain.into(),
+            address: None,
+        }
+    }
+
+    /// Connects to this fixed `host:port` instead of resolving the domain.
+    #[must_use]
+    pub fn with_address(mut self, address: impl Into<String>) -> Self {
+        self.address = Some(address.into());
+        self
+    }
+}
+
+/// The whole configuration. Every field has a default ([`Config::default`]) that is safe to run on a loopback
+/// machine: listen on 127.0.0.1:5280, no upstream allowed until you list one.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Config {
+    /// Address to listen on (default `127.0.0.1:5280`).
+    pub listen: SocketAddr,
+    /// HTTP path of the BOSH endpoint (default `/http-bind`).
+    pub path: String,
+    /// The upstream domains clients may reach. Empty (the default): none, unless `allow_any_domain`.
+    pub upstreams: Vec<Upstream>,
+    /// Let clients name any domain in `to` (an open gateway; default false).
+    pub allow_any_domain: bool,
+    /// Honour the `route` attribute (`xmpp:host:port`) when its host:port is in `allowed_routes` (default: none).
+    pub allowed_routes: Vec<String>,
+    /// Allow upstream addresses found by DNS that are private, loopback, link-local or otherwise not global
+    /// (default false; addresses written in `upstreams` are always allowed).
+    pub allow_private: bool,
+    /// When upstream connections may stay without TLS (default `loopback`).
+    pub plain_upstream: PlainUpstream,
+    /// A PEM file of extra certificate authorities trusted for upstream STARTTLS (in addition to the Mozilla
+    /// roots), e.g. a test server's own CA.
+    pub upstream_ca_file: Option<PathBuf>,
+    /// Seconds allowed for the upstream TCP connection and TLS handshake (default 10).
+    pub connect_timeout_secs: u64,
+    /// Largest HTTP request body in bytes (default 65536).
+    pub max_body_bytes: usize,
+    /// Most sessions at once (default 1000).
+    pub max_sessions: usize,
+    /// Most sessions at once from one client IP address (default 20).
+    pub max_sessions_per_ip: usize,
+    /// Largest `wait` granted, seconds (default 60).
+    pub max_wait: u32,
+    /// `inactivity`, seconds (default 60).
+    pub inactivity: u32,
+    /// `polling`, seconds (default 2).
+    pub polling: u32,
+    /// `maxpause`, seconds (default 120; 0 disables pause).
+    pub maxpause: u32,
+    /// Enforce key sequencing when a client uses it (default true).
+    pub check_keys: bool,
+    /// Origins allowed by CORS (`*` for any; default none: no CORS headers).
+    pub cors_origins: Vec<String>,
+    /// Path of the Prometheus metrics endpoint (default `/metrics`; empty to disable).
+    pub metrics_path: String,
+    /// Seconds given to sessions to end at shutdown (default 5).
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 5280)),
+            path: "/http-bind".to_owned(),
+            upstreams: Vec::new(),
+            allow_any_domain: false,
+            allowed_routes: Vec::new(),
+            allow_private: false,
+            plain_upstream: PlainUpstream::Loopback,
+            upstream_ca_file: None,
+            connect_timeout_secs: 10,
+            max_body_bytes: 64 * 1024,
+            max_sessions: 1000,
+            max_sessions_per_ip: 20,
+            max_wait: 60,
+            inactivity: 60,
+            polling: 2,
+            maxpause: 120,
+            check_keys: true,
+            cors_origins: Vec::new(),
+            metrics_path: "/metrics".to_owned(),
+            shutdown_grace_secs: 5,
+        }
+    }
+}
+
+impl Config {
+    /// Parses a TOML configuration; absent keys keep their defaults, unknown keys are refused.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the problem and its place, [`Error::InvalidAddress`] for a bad
+    /// `upstreams.address` or `allowed_routes` entry.
+    pub fn from_toml(text: &str) -> Result<Self, Error> {
+        let config: Self = toml::from_str(text).map_err(|e| Error::Config(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks the addresses and limits.
+    ///
+    /// # Errors
+    /// As [`Config::from_toml`].
+    pub fn validate(&self) -> Result<(), Error> {
+        for address in self
+            .upstreams
+            .iter()
+            .filter_map(|u| u.address.as_deref())
+            .chain(self.allowed_routes.iter().map(String::as_str))
+        {
+            crate::policy::split_host_port(address)?;
+        }
+        if !self.path.starts_with('/') {
+            return Err(Error::Config(format!(
+                "path {:?} must start with /",
+                self.path
+            )));
+        }
+        if self.max_body_bytes == 0 || self.max_sessions == 0 || self.max_sessions_per_ip == 0 {
+            return Err(Error::Config("limits must be at least 1".to_owned()));
+        }
+        Ok(())
+    }
+
+    /// The upstream connect timeout.
+    #[must_use]
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_secs(self.connect_timeout_secs)
+    }
+}
