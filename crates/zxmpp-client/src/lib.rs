@@ -84,6 +84,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod bosh;
 mod core;
 #[cfg(feature = "tokio")]
 pub mod drivers;

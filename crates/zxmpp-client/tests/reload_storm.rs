@@ -14,8 +14,8 @@
 //! the application's (volatile) log → transmits drained into the BOSH session → its HTTP requests staged → the
 //! record saved (log and snapshot together, atomically) → only then the staged requests posted.
 //!
-//! The BOSH driver's logic (`drivers/bosh.rs`: `pump_events`, `open_stream`, `deliver`, `stage`, `qualify`) is
-//! mirrored here in sans-IO form ([`Driver`]), because the crate has no public sans-IO helper for it.
+//! The BOSH driver's logic is the crate's sans-IO [`BoshGlue`] (`zxmpp_client::bosh`), which the tokio driver
+//! runs too; [`Driver`] here adds only the staging of requests and the simulator's session configuration.
 //!
 //! Checked: every message the upstream sent is delivered to the application exactly once and in order; every
 //! message the application sent reaches the upstream exactly once and in order; one login (one SASL `<auth/>`,
@@ -38,14 +38,15 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use zxmpp_bosh::{
-    Announce, ClientConfig as SessionConfig, ClientEvent as SessionEvent, ClientSession, CmConfig,
-    CmEvent, CmSession, HttpId, HttpOutcome, Payload, RequestId, SessionParams,
+    Announce, ClientConfig as SessionConfig, ClientSession, CmConfig, CmEvent, CmSession, HttpId,
+    HttpOutcome, RequestId,
 };
+use zxmpp_client::bosh::BoshGlue;
 use zxmpp_client::state::{ClientSnapshot, Encoding, TransportSnapshot};
 use zxmpp_client::{
-    Client, ClientConfig, ClientEvent, Transmit, TransportEvent, TransportKind, sasl::Mechanism,
+    Client, ClientConfig, ClientEvent, TransportEvent, TransportKind, sasl::Mechanism,
 };
-use zxmpp_xml::{Config as XmlConfig, Event, Status, StreamOpen, StreamReader, parse_document};
+use zxmpp_xml::{Config as XmlConfig, parse_document};
 
 const PASSWORD: &str = "storm-password";
 const NS_SM: &str = "urn:xmpp:sm:3";
@@ -89,199 +90,62 @@ struct Faults {
 // The BOSH driver, sans-IO (mirrors crates/zxmpp-client/src/drivers/bosh.rs).
 // ---------------------------------------------------------------------------------------------------------------
 
-/// What `BoshDriver` keeps besides the session: the pieces of its logic that decide what the client sees.
+/// `drivers::bosh::BoshDriver` without its I/O: the crate's sans-IO [`BoshGlue`] (which the driver runs too),
+/// the requests taken from it and not yet posted, and the simulator's session configuration and entropy.
 struct Driver {
-    session: Option<ClientSession>,
-    /// The next payload starts a new stream (after an `xmpp:restart`).
-    header_due: bool,
-    /// The parameters of the current stream, for the synthesized header.
-    params: Option<SessionParams>,
+    glue: BoshGlue,
     /// HTTP requests taken from the session, not yet posted.
     staged: Vec<zxmpp_bosh::Transmit>,
-    scratch: Vec<u8>,
 }
 
 impl Driver {
     fn new() -> Self {
         Self {
-            session: None,
-            header_due: false,
-            params: None,
+            glue: BoshGlue::new(XmlConfig::default()),
             staged: Vec::new(),
-            scratch: Vec::new(),
         }
     }
 
     /// `BoshDriver::restore`: same sid, unanswered requests resent unchanged, no `Connected`.
     fn restore(snapshot: zxmpp_bosh::ClientSnapshot, now: Instant) -> Self {
-        let session = ClientSession::restore(snapshot, now).expect("the BOSH snapshot restores");
+        let glue = BoshGlue::restore(snapshot, now, XmlConfig::default())
+            .expect("the BOSH snapshot restores");
         assert!(
-            !session.is_terminated(),
+            glue.session().is_some(),
             "the saved BOSH session is terminated"
         );
-        let mut driver = Self::new();
-        driver.params = session.params().cloned();
-        driver.session = Some(session);
-        driver
+        Self {
+            glue,
+            staged: Vec::new(),
+        }
     }
 
-    /// `BoshDriver::pump_events`.
+    /// `BoshDriver::pump_events`; here the session must never end.
     fn pump_events(&mut self, client: &mut Client, now: Instant) {
-        while let Some(event) = self.session.as_mut().and_then(ClientSession::poll_event) {
-            match event {
-                SessionEvent::Connected(params) => {
-                    self.params = Some(params);
-                    self.header_due = false;
-                    self.open_stream(client, now);
-                }
-                SessionEvent::StreamInfo {
-                    from,
-                    authid,
-                    xmpp_version,
-                    stream: None,
-                } => {
-                    if let Some(params) = self.params.as_mut() {
-                        params.from = from.or(params.from.take());
-                        params.authid = authid.or(params.authid.take());
-                        params.xmpp_version = xmpp_version.or(params.xmpp_version.take());
-                    }
-                }
-                SessionEvent::Payload(payload) => {
-                    if self.header_due {
-                        self.header_due = false;
-                        self.open_stream(client, now);
-                    }
-                    if let Err(reason) = self.deliver(client, now, &payload) {
-                        panic!("a payload did not parse: {reason}");
-                    }
-                }
-                SessionEvent::Terminated(why) => panic!("the BOSH session ended: {why:?}"),
-                _ => {}
-            }
-        }
-    }
-
-    /// `BoshDriver::open_stream`.
-    fn open_stream(&mut self, client: &mut Client, now: Instant) {
-        let mut header = StreamOpen::new("jabber:client").declaration(false);
-        if let Some(params) = &self.params {
-            if let Some(from) = &params.from {
-                header = header.from(from.clone());
-            }
-            if let Some(id) = params.authid.as_ref().or(Some(&params.sid)) {
-                header = header.id(id.clone());
-            }
-            header = header.version(
-                params
-                    .xmpp_version
-                    .clone()
-                    .unwrap_or_else(|| "1.0".to_owned()),
-            );
-        }
-        self.scratch.clear();
-        self.scratch
-            .extend_from_slice(header.to_string().as_bytes());
-        let mut reader = StreamReader::new(XmlConfig::default());
-        if let Ok(Status::Complete(Event::StreamOpen(h))) = reader.next(&self.scratch) {
-            client.handle_transport(now, TransportEvent::StreamOpened(&h));
-        }
-    }
-
-    /// `BoshDriver::deliver`.
-    fn deliver(
-        &mut self,
-        client: &mut Client,
-        now: Instant,
-        payload: &Payload,
-    ) -> Result<(), String> {
-        let mut header = StreamOpen::new("jabber:client").declaration(false);
-        for (prefix, uri) in &payload.namespaces {
-            if !prefix.is_empty() && prefix != "stream" && prefix != "xml" {
-                header = header.attr(format!("xmlns:{prefix}"), uri.clone());
-            }
-        }
-        self.scratch.clear();
-        self.scratch
-            .extend_from_slice(header.to_string().as_bytes());
-        self.scratch.extend_from_slice(&payload.bytes);
-        let mut reader = StreamReader::new(XmlConfig::default());
-        loop {
-            match reader.next(&self.scratch) {
-                Ok(Status::Complete(Event::StreamOpen(_))) => {}
-                Ok(Status::Complete(Event::Stanza(stanza))) => {
-                    client.handle_transport(now, TransportEvent::Stanza(&stanza));
-                    return Ok(());
-                }
-                Ok(Status::Complete(Event::StreamClose)) => {
-                    client.handle_transport(now, TransportEvent::StreamClosed);
-                    return Ok(());
-                }
-                Ok(Status::Complete(_)) => {}
-                Ok(Status::Partial) => return Err("incomplete payload".to_owned()),
-                Err(e) => return Err(format!("XML error in a payload: {e}")),
-            }
+        if let Err(error) = self.glue.pump(client, now) {
+            panic!("the BOSH session broke: {error}");
         }
     }
 
     /// `BoshDriver::stage`, with the simulator's session configuration and entropy.
     fn stage(&mut self, client: &mut Client, now: Instant, rng: &mut Rng) {
-        while let Some(transmit) = client.poll_transmit() {
-            match transmit {
-                Transmit::OpenStream { to, lang, restart } => {
-                    if restart && let Some(session) = self.session.as_mut() {
-                        if session.restart().is_ok() {
-                            self.header_due = true;
-                        }
-                    } else if self.session.is_none() {
-                        // The driver's `SessionConfig::new(to).with_lang(lang).with_wait(..).with_hold(..)`, with
-                        // unlimited retries: over this lossy network a request may be lost many times in a row.
-                        let config = SessionConfig::new(to)
-                            .with_lang(lang)
-                            .with_wait(20)
-                            .with_hold(1)
-                            .with_timeout_margin(5)
-                            .with_max_retries(u32::MAX)
-                            .with_key_chain_len(4);
-                        self.session = Some(ClientSession::new(config, rng.entropy(), now));
-                    }
-                }
-                Transmit::StartTls => {}
-                Transmit::Stanza(xml) => {
-                    if let Some(session) = self.session.as_mut() {
-                        session
-                            .send(Bytes::from(qualify(xml)))
-                            .expect("the session takes payloads");
-                    }
-                }
-                Transmit::CloseStream => panic!("the client closed its stream"),
-                _ => {}
-            }
-        }
-        if let Some(session) = self.session.as_mut() {
-            while let Some(request) = session.poll_transmit(now) {
-                self.staged.push(request);
-            }
+        self.glue.stage(client, |to, lang| {
+            // The driver's `SessionConfig::new(to).with_lang(lang).with_wait(..).with_hold(..)`, with unlimited
+            // retries: over this lossy network a request may be lost many times in a row.
+            let config = SessionConfig::new(to)
+                .with_lang(lang)
+                .with_wait(20)
+                .with_hold(1)
+                .with_timeout_margin(5)
+                .with_max_retries(u32::MAX)
+                .with_key_chain_len(4);
+            Some(ClientSession::new(config, rng.entropy(), now))
+        });
+        while let Some(request) = self.glue.poll_transmit(now) {
+            self.staged.push(request);
         }
         self.pump_events(client, now);
     }
-}
-
-/// `drivers::bosh::qualify`: a top-level element without a namespace gets `xmlns='jabber:client'`.
-fn qualify(xml: String) -> String {
-    let Some(rest) = xml.strip_prefix('<') else {
-        return xml;
-    };
-    let name_end = rest
-        .find(|c: char| c.is_ascii_whitespace() || c == '/' || c == '>')
-        .unwrap_or(rest.len());
-    let Some(tag_end) = rest.find('>') else {
-        return xml;
-    };
-    let (name, start_tag) = (&rest[..name_end], &rest[..tag_end]);
-    if name.contains(':') || start_tag.contains("xmlns=") {
-        return xml;
-    }
-    format!("<{name} xmlns='jabber:client'{}", &rest[name_end..])
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -750,11 +614,7 @@ impl Sim {
     fn save(&mut self) {
         let p = self.process.as_ref().unwrap();
         let mut snapshot = p.client.snapshot();
-        snapshot.transport = p
-            .driver
-            .session
-            .as_ref()
-            .map(|s| TransportSnapshot::Bosh(s.snapshot()));
+        snapshot.transport = p.driver.glue.snapshot().map(TransportSnapshot::Bosh);
         let encoding = if self.saves.is_multiple_of(2) {
             Encoding::Json
         } else {
@@ -823,7 +683,7 @@ impl Sim {
         };
         let client = Client::restore(snapshot, Some(PASSWORD.into()), self.now).expect("restores");
         let driver = Driver::restore(bosh, self.now);
-        if driver.session.as_ref().is_some_and(|s| s.in_flight() > 0) {
+        if driver.glue.session().is_some_and(|s| s.in_flight() > 0) {
             self.stats.restores_with_requests_in_flight += 1;
         }
         self.process = Some(Process {
@@ -957,9 +817,7 @@ impl Sim {
                     return;
                 }
                 self.client_step(|p, now| {
-                    if let Some(session) = p.driver.session.as_mut() {
-                        session.handle_response(now, id, outcome);
-                    }
+                    p.driver.glue.handle_response(now, id, outcome);
                 });
             }
         }
@@ -1057,12 +915,7 @@ impl Sim {
         times.extend(self.down_until);
         if let Some(p) = &self.process {
             times.extend(p.client.poll_timeout());
-            times.extend(
-                p.driver
-                    .session
-                    .as_ref()
-                    .and_then(ClientSession::poll_timeout),
-            );
+            times.extend(p.driver.glue.poll_timeout());
         }
         if let Some(cm) = &self.cm {
             times.extend(cm.poll_timeout());
@@ -1099,11 +952,7 @@ fn run(seed: u64, faults: Faults, n_app: usize, n_up: usize, restarts: usize) ->
                 sim.now - sim.start,
                 p.and_then(|p| p.client.poll_timeout())
                     .map(|t| t - sim.start),
-                p.and_then(|p| p
-                    .driver
-                    .session
-                    .as_ref()
-                    .and_then(ClientSession::poll_timeout))
+                p.and_then(|p| p.driver.glue.poll_timeout())
                     .map(|t| t - sim.start),
                 sim.cm
                     .as_ref()
@@ -1125,16 +974,10 @@ fn run(seed: u64, faults: Faults, n_app: usize, n_up: usize, restarts: usize) ->
         let now = sim.now;
         if sim.process.as_ref().is_some_and(|p| {
             p.client.poll_timeout().is_some_and(|t| t <= now)
-                || p.driver
-                    .session
-                    .as_ref()
-                    .and_then(ClientSession::poll_timeout)
-                    .is_some_and(|t| t <= now)
+                || p.driver.glue.poll_timeout().is_some_and(|t| t <= now)
         }) {
             sim.client_step(|p, now| {
-                if let Some(session) = p.driver.session.as_mut() {
-                    session.handle_timeout(now);
-                }
+                p.driver.glue.handle_timeout(now);
                 p.client.handle_timeout(now);
             });
         }

@@ -10,13 +10,15 @@ use hyper_util::client::legacy::Client as HttpClient;
 use hyper_util::rt::TokioExecutor;
 use tokio::task::JoinSet;
 use zxmpp_bosh::{
-    ClientConfig as SessionConfig, ClientEvent as SessionEvent, ClientSession,
-    ClientSnapshot as SessionSnapshot, HttpOutcome, Payload, RequestId, SessionParams,
+    ClientConfig as SessionConfig, ClientSession, ClientSnapshot as SessionSnapshot, HttpOutcome,
+    RequestId,
 };
-use zxmpp_xml::{Config as XmlConfig, Event, Status, StreamOpen, StreamReader};
 
 use super::{Backoff, DriverError, TlsRoots, entropy};
-use crate::{Client, Transmit, TransportEvent, TransportKind};
+use zxmpp_xml::Config as XmlConfig;
+
+use crate::bosh::BoshGlue;
+use crate::{Client, TransportEvent, TransportKind};
 
 type Connector = hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>;
 
@@ -73,20 +75,15 @@ pub struct BoshDriver {
     config: BoshConfig,
     uri: hyper::Uri,
     http: HttpClient<Connector, Full<Bytes>>,
-    session: Option<ClientSession>,
+    glue: BoshGlue,
     in_flight: JoinSet<(RequestId, HttpOutcome)>,
     staged: Vec<zxmpp_bosh::Transmit>,
     /// A `Connected` is owed to the client (fresh start, or after a session ended).
     connect_at: Option<Instant>,
-    /// The next payload starts a new stream (after session creation or an `xmpp:restart`).
-    header_due: bool,
-    /// The session parameters of the current stream, for the synthesized stream header.
-    params: Option<SessionParams>,
     backoff: Backoff,
     closed: bool,
     /// The session was restored: check on the first [`BoshDriver::wait`] that the client can go on with it.
     restored: bool,
-    scratch: Vec<u8>,
 }
 
 impl std::fmt::Debug for BoshDriver {
@@ -124,19 +121,16 @@ impl BoshDriver {
             .pool_max_idle_per_host(4)
             .build(connector);
         Ok(Self {
+            glue: BoshGlue::new(config.xml),
             config,
             uri,
             http,
-            session: None,
             in_flight: JoinSet::new(),
             staged: Vec::new(),
             connect_at: Some(Instant::now()),
-            header_due: false,
-            params: None,
             backoff: Backoff::default(),
             closed: false,
             restored: false,
-            scratch: Vec::new(),
         })
     }
 
@@ -149,11 +143,9 @@ impl BoshDriver {
     /// As [`BoshDriver::new`], and [`DriverError::InvalidSnapshot`] when the snapshot cannot be restored.
     pub fn restore(config: BoshConfig, snapshot: SessionSnapshot) -> Result<Self, DriverError> {
         let mut driver = Self::new(config)?;
-        let session = ClientSession::restore(snapshot, Instant::now())
+        driver.glue = BoshGlue::restore(snapshot, Instant::now(), driver.config.xml)
             .map_err(DriverError::InvalidSnapshot)?;
-        if !session.is_terminated() {
-            driver.params = session.params().cloned();
-            driver.session = Some(session);
+        if driver.glue.session().is_some() {
             driver.connect_at = None;
             driver.restored = true;
         }
@@ -163,7 +155,7 @@ impl BoshDriver {
     /// The session id, once the connection manager created the session.
     #[must_use]
     pub fn sid(&self) -> Option<&str> {
-        self.session.as_ref().and_then(ClientSession::sid)
+        self.glue.sid()
     }
 
     /// HTTP requests posted and not yet answered.
@@ -175,7 +167,7 @@ impl BoshDriver {
     /// The BOSH session's resumable state (`None` when there is no session).
     #[must_use]
     pub fn snapshot(&self) -> Option<SessionSnapshot> {
-        self.session.as_ref().map(ClientSession::snapshot)
+        self.glue.snapshot()
     }
 
     fn secure(&self) -> bool {
@@ -194,13 +186,11 @@ impl BoshDriver {
         if std::mem::take(&mut self.restored) && !client.is_online() && !client.is_closed() {
             // The client was saved before its session was established (during SASL or bind): it cannot go on
             // with this stream, it logs in again on a new one. The old session is left to expire.
-            self.session = None;
-            self.params = None;
+            self.glue.reset();
             self.staged.clear();
-            self.header_due = false;
             self.connect_at = Some(Instant::now());
         }
-        if self.session.is_none() {
+        if self.glue.session().is_none() {
             if client.is_closed() {
                 self.closed = true;
                 return Err(DriverError::Closed);
@@ -229,22 +219,17 @@ impl BoshDriver {
             return Ok(());
         }
         // Requests the session wants sent (after a restore, or ones its timers made) go out first.
-        if let Some(session) = self.session.as_mut() {
-            let now = Instant::now();
-            while let Some(request) = session.poll_transmit(now) {
-                self.staged.push(request);
-            }
+        let now = Instant::now();
+        while let Some(request) = self.glue.poll_transmit(now) {
+            self.staged.push(request);
         }
         if !self.staged.is_empty() {
             return Ok(());
         }
-        let timer = [
-            client.poll_timeout(),
-            self.session.as_ref().and_then(ClientSession::poll_timeout),
-        ]
-        .into_iter()
-        .flatten()
-        .min();
+        let timer = [client.poll_timeout(), self.glue.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min();
         let sleep = async {
             match timer {
                 Some(t) => tokio::time::sleep_until(t.into()).await,
@@ -253,17 +238,13 @@ impl BoshDriver {
         };
         tokio::select! {
             Some(joined) = self.in_flight.join_next() => {
-                if let Ok((id, outcome)) = joined
-                    && let Some(session) = self.session.as_mut()
-                {
-                    session.handle_response(Instant::now(), id, outcome);
+                if let Ok((id, outcome)) = joined {
+                    self.glue.handle_response(Instant::now(), id, outcome);
                 }
             }
             () = sleep => {
                 let now = Instant::now();
-                if let Some(session) = self.session.as_mut() {
-                    session.handle_timeout(now);
-                }
+                self.glue.handle_timeout(now);
                 client.handle_timeout(now);
             }
         }
@@ -273,56 +254,20 @@ impl BoshDriver {
 
     /// Hands the BOSH session's events to the client.
     fn pump_events(&mut self, client: &mut Client) {
-        while let Some(event) = self.session.as_mut().and_then(ClientSession::poll_event) {
-            let now = Instant::now();
-            match event {
-                SessionEvent::Connected(params) => {
+        match self.glue.pump(client, Instant::now()) {
+            Ok(connected) => {
+                if connected {
                     self.backoff.reset();
-                    self.params = Some(params);
-                    self.header_due = false;
-                    self.open_stream(client, now);
                 }
-                SessionEvent::StreamInfo {
-                    from,
-                    authid,
-                    xmpp_version,
-                    stream: None,
-                } => {
-                    if let Some(params) = self.params.as_mut() {
-                        params.from = from.or(params.from.take());
-                        params.authid = authid.or(params.authid.take());
-                        params.xmpp_version = xmpp_version.or(params.xmpp_version.take());
-                    }
-                }
-                SessionEvent::Payload(payload) => {
-                    if self.header_due {
-                        self.header_due = false;
-                        self.open_stream(client, now);
-                    }
-                    if let Err(reason) = self.deliver(client, now, &payload) {
-                        // A broken stanza breaks the stream: end the session, let the client recover.
-                        if let Some(session) = self.session.as_mut() {
-                            let _ = session.terminate();
-                        }
-                        self.session_lost(client, reason);
-                        return;
-                    }
-                }
-                SessionEvent::Terminated(why) => {
-                    self.session_lost(client, format!("BOSH session ended: {why:?}"));
-                    return;
-                }
-                _ => {}
             }
+            Err(error) => self.session_lost(client, error.to_string()),
         }
     }
 
     fn session_lost(&mut self, client: &mut Client, reason: String) {
-        self.session = None;
-        self.params = None;
+        self.glue.reset();
         self.staged.clear();
         self.in_flight.abort_all();
-        self.header_due = false;
         client.handle_transport(Instant::now(), TransportEvent::Disconnected { reason });
         if client.is_closed() {
             self.closed = true;
@@ -331,109 +276,22 @@ impl BoshDriver {
         }
     }
 
-    /// Synthesizes the stream header a TCP server would have sent (XEP-0206 §4: the session attributes are the
-    /// stream's).
-    fn open_stream(&mut self, client: &mut Client, now: Instant) {
-        let mut header = StreamOpen::new("jabber:client").declaration(false);
-        if let Some(params) = &self.params {
-            if let Some(from) = &params.from {
-                header = header.from(from.clone());
-            }
-            if let Some(id) = params.authid.as_ref().or(Some(&params.sid)) {
-                header = header.id(id.clone());
-            }
-            header = header.version(
-                params
-                    .xmpp_version
-                    .clone()
-                    .unwrap_or_else(|| "1.0".to_owned()),
-            );
-        }
-        self.scratch.clear();
-        self.scratch
-            .extend_from_slice(header.to_string().as_bytes());
-        let mut reader = StreamReader::new(self.config.xml);
-        if let Ok(Status::Complete(Event::StreamOpen(h))) = reader.next(&self.scratch) {
-            client.handle_transport(now, TransportEvent::StreamOpened(&h));
-        }
-    }
-
-    /// Parses one payload as a stanza of a `jabber:client` stream carrying the `<body/>`'s prefixes, and hands
-    /// it to the client.
-    fn deliver(
-        &mut self,
-        client: &mut Client,
-        now: Instant,
-        payload: &Payload,
-    ) -> Result<(), String> {
-        let mut header = StreamOpen::new("jabber:client").declaration(false);
-        for (prefix, uri) in &payload.namespaces {
-            if !prefix.is_empty() && prefix != "stream" && prefix != "xml" {
-                header = header.attr(format!("xmlns:{prefix}"), uri.clone());
-            }
-        }
-        self.scratch.clear();
-        self.scratch
-            .extend_from_slice(header.to_string().as_bytes());
-        self.scratch.extend_from_slice(&payload.bytes);
-        let mut reader = StreamReader::new(self.config.xml);
-        loop {
-            match reader.next(&self.scratch) {
-                Ok(Status::Complete(Event::StreamOpen(_))) => {}
-                Ok(Status::Complete(Event::Stanza(stanza))) => {
-                    client.handle_transport(now, TransportEvent::Stanza(&stanza));
-                    return Ok(());
-                }
-                Ok(Status::Complete(Event::StreamClose)) => {
-                    client.handle_transport(now, TransportEvent::StreamClosed);
-                    return Ok(());
-                }
-                Ok(Status::Complete(_)) => {}
-                Ok(Status::Partial) => return Err("incomplete payload".to_owned()),
-                Err(e) => return Err(format!("XML error in a payload: {e}")),
-            }
-        }
-    }
-
     /// Moves what the client wants to send into the BOSH session and takes the HTTP requests it makes, without
     /// sending them. Save the snapshots after this and before [`BoshDriver::flush`].
     pub fn stage(&mut self, client: &mut Client) {
         let now = Instant::now();
-        while let Some(transmit) = client.poll_transmit() {
-            match transmit {
-                Transmit::OpenStream { to, lang, restart } => {
-                    if restart && let Some(session) = self.session.as_mut() {
-                        if session.restart().is_ok() {
-                            self.header_due = true;
-                        }
-                    } else if self.session.is_none() && self.connect_at.is_none() {
-                        let config = SessionConfig::new(to)
-                            .with_lang(lang)
-                            .with_wait(self.config.wait)
-                            .with_hold(self.config.hold);
-                        self.session = Some(ClientSession::new(config, entropy(), now));
-                    }
-                }
-                // TLS is HTTPS's business here.
-                Transmit::StartTls => {}
-                Transmit::Stanza(xml) => {
-                    if let Some(session) = self.session.as_mut() {
-                        let _ = session.send(Bytes::from(qualify(xml)));
-                    }
-                }
-                Transmit::CloseStream => {
-                    if let Some(session) = self.session.as_mut() {
-                        let _ = session.terminate();
-                    }
-                }
-                #[allow(unreachable_patterns)]
-                _ => {}
-            }
-        }
-        if let Some(session) = self.session.as_mut() {
-            while let Some(request) = session.poll_transmit(now) {
-                self.staged.push(request);
-            }
+        let (config, connect_at) = (&self.config, self.connect_at);
+        self.glue.stage(client, |to, lang| {
+            connect_at.is_none().then(|| {
+                let session = SessionConfig::new(to)
+                    .with_lang(lang)
+                    .with_wait(config.wait)
+                    .with_hold(config.hold);
+                ClientSession::new(session, entropy(), now)
+            })
+        });
+        while let Some(request) = self.glue.poll_transmit(now) {
+            self.staged.push(request);
         }
         self.pump_events(client);
     }
@@ -447,8 +305,8 @@ impl BoshDriver {
         let _ = client;
         // The session resends by itself after `request_timeout`; the HTTP layer gives up a little later.
         let deadline = self
-            .session
-            .as_ref()
+            .glue
+            .session()
             .map_or(Duration::from_secs(u64::from(self.config.wait) + 20), |s| {
                 s.request_timeout() + Duration::from_secs(5)
             });
@@ -476,31 +334,6 @@ impl BoshDriver {
         }
         Ok(())
     }
-}
-
-/// Gives a top-level element without a namespace of its own `xmlns='jabber:client'`: over TCP it inherits that
-/// from the stream header, inside a BOSH `<body/>` it would inherit the httpbind namespace (XEP-0206 §6 wants
-/// stanzas qualified by `jabber:client`).
-fn qualify(xml: String) -> String {
-    let Some(rest) = xml.strip_prefix('<') else {
-        return xml;
-    };
-    let name_end = rest
-        .find(|c: char| c.is_ascii_whitespace() || c == '/' || c == '>')
-        .unwrap_or(rest.len());
-    let Some(tag_end) = rest.find('>') else {
-        return xml;
-    };
-    let (name, start_tag) = (&rest[..name_end], &rest[..tag_end]);
-    if name.contains(':') || start_tag.contains("xmlns=") {
-        return xml;
-    }
-    let mut out = String::with_capacity(xml.len() + 24);
-    out.push('<');
-    out.push_str(name);
-    out.push_str(" xmlns='jabber:client'");
-    out.push_str(&rest[name_end..]);
-    out
 }
 
 async fn post(
@@ -533,8 +366,6 @@ async fn post(
 
 #[cfg(test)]
 mod tests {
-    use super::qualify;
-
     /// Found while building `reload_storm`: a client saved during SASL (phase `Negotiating`) restores idle and
     /// waits for `Connected`; a restored BOSH session would go on without one, and the client stalled.
     #[test]
@@ -582,30 +413,5 @@ mod tests {
                 Some(Transmit::OpenStream { restart: false, .. })
             ));
         });
-    }
-
-    #[test]
-    fn qualify_adds_the_client_namespace_only_when_missing() {
-        assert_eq!(
-            qualify("<message to='a@b'><body>x</body></message>".into()),
-            "<message xmlns='jabber:client' to='a@b'><body>x</body></message>"
-        );
-        assert_eq!(
-            qualify("<presence/>".into()),
-            "<presence xmlns='jabber:client'/>"
-        );
-        assert_eq!(
-            qualify("<r xmlns='urn:xmpp:sm:3'/>".into()),
-            "<r xmlns='urn:xmpp:sm:3'/>"
-        );
-        assert_eq!(
-            qualify("<stream:x xmlns:stream='s'/>".into()),
-            "<stream:x xmlns:stream='s'/>"
-        );
-        // The namespace of a child does not count.
-        assert_eq!(
-            qualify("<iq type='get'><query xmlns='jabber:iq:roster'/></iq>".into()),
-            "<iq xmlns='jabber:client' type='get'><query xmlns='jabber:iq:roster'/></iq>"
-        );
     }
 }
