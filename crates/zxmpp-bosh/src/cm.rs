@@ -3,7 +3,8 @@
 //! The HTTP server routes each request to a session by its `sid` (use [`Body::parse`] to read it) and hands it
 //! in with an id of its own ([`HttpId`]); the session says which response to write for which id. The XMPP
 //! server behind is the "upstream": the caller forwards [`CmEvent`]s to it and feeds its output back with
-//! [`CmSession::send`], [`CmSession::announce`] and [`CmSession::close_upstream`].
+//! [`CmSession::send`], [`CmSession::announce_with`] (or [`CmSession::announce`]) and
+//! [`CmSession::close_upstream`].
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Range;
@@ -541,10 +542,15 @@ impl CmSession {
         stream: Option<&str>,
         payload: impl Into<Bytes>,
     ) -> Result<(), Error> {
+        self.enqueue(stream, payload.into())?;
+        self.flush(now);
+        Ok(())
+    }
+
+    fn enqueue(&mut self, stream: Option<&str>, payload: Bytes) -> Result<(), Error> {
         if self.s.closed.is_some() {
             return Err(Error::InvalidState("the session is closed"));
         }
-        let payload = payload.into();
         let limit = self.s.config.max_outbound_bytes;
         if self.s.outbound_bytes + payload.len() > limit {
             return Err(Error::QueueFull { limit });
@@ -553,6 +559,24 @@ impl CmSession {
         self.s
             .outbound
             .push_back((stream.map(str::to_owned), payload));
+        Ok(())
+    }
+
+    /// Sends the stream attributes learned from upstream together with that stream's first payload (its
+    /// `<stream:features/>`), in one response, as XEP-0206 §4 and §5 show them: a client that reads the
+    /// attributes finds the features beside them. [`CmSession::announce`] followed by [`CmSession::send`] may
+    /// answer a held request in between, so that the two arrive in two responses.
+    ///
+    /// # Errors
+    /// As [`CmSession::send`]; nothing is announced then.
+    pub fn announce_with(
+        &mut self,
+        now: Instant,
+        announce: Announce,
+        payload: impl Into<Bytes>,
+    ) -> Result<(), Error> {
+        self.enqueue(announce.stream.as_deref(), payload.into())?;
+        self.s.announce = Some(announce);
         self.flush(now);
         Ok(())
     }

@@ -706,3 +706,53 @@ fn xep0124_11_full_window_with_payload_is_fine() {
     // hold = 2: the oldest is answered to make room.
     assert_eq!(cm.poll_transmit().unwrap().http, HttpId(1));
 }
+
+/// XEP-0206 §4 (Example 3) and §5 (Example 12): the stream attributes (`authid`, `from`, `xmpp:version`) and
+/// the stream's `<stream:features/>` arrive in the same response when announced with `announce_with`.
+#[test]
+fn xep0206_4_attributes_come_with_the_features() {
+    let now = Instant::now();
+    let mut cm = accept(
+        no_stream_config(),
+        "xmpp:version='1.0' xmlns:xmpp='urn:xmpp:xbosh'",
+        now,
+    );
+    let _ = events(&mut cm);
+    cm.handle_request(now, HttpId(1), &req(101, "", ""));
+    assert!(cm.poll_transmit().is_none(), "the empty request is held");
+    let features = "<stream:features xmlns:stream='http://etherx.jabber.org/streams'>\
+        <mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>SCRAM-SHA-1</mechanism>\
+        </mechanisms></stream:features>";
+    let announce = zxmpp_bosh::Announce::new(
+        Some("example.com".into()),
+        Some("ServerStreamID".into()),
+        Some("1.0".into()),
+    );
+    cm.announce_with(now, announce, features.as_bytes().to_vec())
+        .unwrap();
+    let t = cm.poll_transmit().unwrap();
+    assert_eq!(t.http, HttpId(1));
+    let b = body(&t);
+    assert_eq!(b.authid.as_deref(), Some("ServerStreamID"));
+    assert_eq!(b.from.as_deref(), Some("example.com"));
+    assert_eq!(b.xmpp_version.as_deref(), Some("1.0"));
+    let p = payloads(&t);
+    assert_eq!(p.len(), 1);
+    assert!(p[0].contains("SCRAM-SHA-1"), "{p:?}");
+    assert!(cm.poll_transmit().is_none(), "one response, not two");
+}
+
+/// Once the session is closed (its terminate delivered), `announce_with` takes nothing.
+#[test]
+fn announce_with_after_close_is_refused() {
+    let now = Instant::now();
+    let mut cm = accept(no_stream_config(), "", now);
+    cm.close_upstream(now, Condition::RemoteConnectionFailed, None, Vec::new());
+    cm.handle_request(now, HttpId(1), &req(101, "", ""));
+    let t = cm.poll_transmit().unwrap();
+    assert_eq!(body(&t).kind, Some(BodyType::Terminate));
+    let err = cm
+        .announce_with(now, zxmpp_bosh::Announce::default(), b"<x/>".to_vec())
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidState(_)), "{err:?}");
+}
