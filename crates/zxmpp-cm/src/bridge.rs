@@ -69,6 +69,7 @@ pub struct Bridge {
     termination: Option<CmTermination>,
     upstream_open: bool,
     announce: Option<Announce>,
+    restarted: bool,
 }
 
 impl Bridge {
@@ -112,6 +113,7 @@ impl Bridge {
             termination: None,
             upstream_open: false,
             announce: None,
+            restarted: false,
         };
         bridge.pump(now, Some((policy, srv)));
         Ok(bridge)
@@ -195,8 +197,11 @@ impl Bridge {
                 let from = header.from().map(|s| s.into_owned());
                 let id = header.id().map(|s| s.into_owned());
                 let version = header.version().map(|s| s.into_owned());
-                // Announced with the features of this stream, never for the stream before TLS.
-                self.announce = Some(Announce::new(from, id, version));
+                // Announced with the features of this stream, never for the stream before TLS, and not after
+                // the client's restart (XEP-0206 §5): the restart is answered with the new features alone, in one
+                // response. Announcing first would answer the held request with the attributes only, and a
+                // client that waits for the features before it polls again (Strophe.js) would hang.
+                self.announce = (!self.restarted).then(|| Announce::new(from, id, version));
             }
             Event::Stanza(stanza) => {
                 let bytes = Bytes::copy_from_slice(stanza.as_bytes());
@@ -328,6 +333,8 @@ impl Bridge {
                     }
                 }
                 CmEvent::Restart { .. } if self.phase == Phase::Open => {
+                    self.restarted = true;
+                    self.announce = None;
                     self.open_stream(Phase::Negotiating { secure: true });
                 }
                 CmEvent::Terminated(termination) => {
