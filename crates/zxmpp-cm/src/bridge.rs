@@ -197,10 +197,10 @@ impl Bridge {
                 let from = header.from().map(|s| s.into_owned());
                 let id = header.id().map(|s| s.into_owned());
                 let version = header.version().map(|s| s.into_owned());
-                // Announced with the features of this stream, never for the stream before TLS, and not after
-                // the client's restart (XEP-0206 §5): the restart is answered with the new features alone, in one
-                // response. Announcing first would answer the held request with the attributes only, and a
-                // client that waits for the features before it polls again (Strophe.js) would hang.
+                // Announced in one response with the features of this stream (`announce_with`), never for the
+                // stream before TLS, and not after the client's restart: XEP-0206 §5 (and Prosody) answer the
+                // restart with the new features alone. Attributes and features in two responses made a client
+                // that waits for the features before it polls again (Strophe.js) hang.
                 self.announce = (!self.restarted).then(|| Announce::new(from, id, version));
             }
             Event::Stanza(stanza) => {
@@ -257,10 +257,12 @@ impl Bridge {
                 self.fail(now, Condition::RemoteConnectionFailed, Vec::new());
             }
             Phase::Negotiating { .. } | Phase::Open => {
-                if let Some(announce) = self.announce.take() {
-                    self.cm.announce(now, announce);
-                }
-                if self.cm.send(now, None, bytes).is_err() {
+                // The stream's attributes go in the same response as its features (XEP-0206 §4).
+                let sent = match self.announce.take() {
+                    Some(announce) => self.cm.announce_with(now, announce, bytes),
+                    None => self.cm.send(now, None, bytes),
+                };
+                if sent.is_err() {
                     self.fail(now, Condition::UndefinedCondition, Vec::new());
                     return;
                 }

@@ -142,16 +142,17 @@ fn starttls_then_sasl_then_restart() {
     let mut server = Server::new();
     server.send(&mut b, now, HEADER);
     server.send(&mut b, now, FEATURES_SASL);
-    // The stream attributes (XEP-0124 §7.2) answer the held poll; the features go with the next request.
-    let r = responses(&mut b).concat();
-    assert!(r.contains("authid='s1'"), "{r}");
-    request(&mut b, now, 20, 102, "", "");
-    let r = responses(&mut b).concat();
-    assert!(r.contains("<mechanism>PLAIN</mechanism>"), "{r}");
+    // XEP-0206 §4: the stream attributes (XEP-0124 §7.2) and the stream's features answer the held poll
+    // together, in one response.
+    let r = responses(&mut b);
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert!(r[0].contains("authid='s1'"), "{r:?}");
+    assert!(r[0].contains("<mechanism>PLAIN</mechanism>"), "{r:?}");
     assert!(
-        r.contains("xmlns:stream='http://etherx.jabber.org/streams'"),
-        "{r}"
+        r[0].contains("xmlns:stream='http://etherx.jabber.org/streams'"),
+        "{r:?}"
     );
+    request(&mut b, now, 20, 102, "", "");
 
     request(
         &mut b,
