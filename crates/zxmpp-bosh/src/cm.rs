@@ -59,6 +59,14 @@ pub struct CmConfig {
     pub max_payloads_per_response: usize,
     /// Limits for parsing requests.
     pub limits: Limits,
+    /// Whether XEP-0124 §11's second overactivity rule ends the session (default false): a full window of
+    /// unanswered requests, the last one empty and arriving within `polling` of the one before, is then a
+    /// `policy-violation`. The rule is a SHOULD, and it ends sessions that are fine: a client restored after a
+    /// page reload (Strophe.js `keepalive`) sends its first, empty request while the previous page's poll is
+    /// still held. By default the oldest held request is answered instead, as Prosody's mod_bosh does. The
+    /// first rule (more unanswered requests than `requests`) always applies.
+    #[serde(default)]
+    pub strict_overactivity: bool,
 }
 
 impl Default for CmConfig {
@@ -81,6 +89,7 @@ impl Default for CmConfig {
             max_outbound_bytes: 4 << 20,
             max_payloads_per_response: 64,
             limits: Limits::default(),
+            strict_overactivity: false,
         }
     }
 }
@@ -957,7 +966,7 @@ impl CmSession {
         // within `polling` of the one before: requests more frequent than permitted.
         let previous_arrival = self.last_arrival.replace(now);
         let window_full = r - self.s.last_responded == u64::from(self.s.params.requests);
-        if empty && window_full && self.s.params.polling > 0 {
+        if empty && window_full && self.s.params.polling > 0 && self.s.config.strict_overactivity {
             let polling = Duration::from_secs(self.s.params.polling.into());
             if previous_arrival.is_some_and(|t| now.saturating_duration_since(t) < polling) {
                 self.violation(now, http, Condition::PolicyViolation);

@@ -660,6 +660,7 @@ fn xep0124_11_too_frequent_requests() {
     let now = Instant::now();
     let mut config = no_stream_config();
     config.max_hold = 2;
+    config.strict_overactivity = true;
     let mut cm = CmSession::accept(
         now,
         config,
@@ -755,4 +756,48 @@ fn announce_with_after_close_is_refused() {
         .announce_with(now, zxmpp_bosh::Announce::default(), b"<x/>".to_vec())
         .unwrap_err();
     assert!(matches!(err, Error::InvalidState(_)), "{err:?}");
+}
+
+/// The default (not `strict_overactivity`): a client restored after a page reload sends its first request, empty,
+/// while the previous page's poll is still held. XEP-0124 §11's second rule would end the session; instead the
+/// held request is answered (empty, `hold` = 1) and the new one is held, as Prosody's mod_bosh does.
+#[test]
+fn xep0124_11_empty_request_filling_the_window_is_not_overactivity_by_default() {
+    let now = Instant::now();
+    let mut cm = accept(no_stream_config(), "", now);
+    let _ = events(&mut cm);
+    // requests = 2 (hold 1): rid 101 held by the old page, rid 102 from the restored page 0.5 s later.
+    cm.handle_request(now, HttpId(1), &req(101, "", ""));
+    assert!(cm.poll_transmit().is_none());
+    cm.handle_request(
+        now + Duration::from_millis(500),
+        HttpId(2),
+        &req(102, "", ""),
+    );
+    let t = cm.poll_transmit().unwrap();
+    assert_eq!(t.http, HttpId(1));
+    let b = body(&t);
+    assert_eq!(b.kind, None, "{b:?}");
+    assert!(payloads(&t).is_empty());
+    assert!(cm.poll_transmit().is_none(), "102 is held");
+    assert!(!cm.is_closed());
+    // The same with `strict_overactivity`: policy-violation.
+    let mut config = no_stream_config();
+    config.strict_overactivity = true;
+    let mut cm = accept(config, "", now);
+    let _ = events(&mut cm);
+    cm.handle_request(now, HttpId(1), &req(101, "", ""));
+    cm.handle_request(
+        now + Duration::from_millis(500),
+        HttpId(2),
+        &req(102, "", ""),
+    );
+    let responses: Vec<_> = std::iter::from_fn(|| cm.poll_transmit()).collect();
+    assert!(
+        responses
+            .iter()
+            .any(|t| body(t).condition == Some(Condition::PolicyViolation)),
+        "{responses:?}"
+    );
+    assert!(cm.is_closed());
 }

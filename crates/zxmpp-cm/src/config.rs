@@ -94,6 +94,10 @@ pub struct Config {
     pub maxpause: u32,
     /// Enforce key sequencing when a client uses it (default true).
     pub check_keys: bool,
+    /// End a session with `policy-violation` under XEP-0124 §11's second overactivity rule (a full window of
+    /// unanswered requests, the last empty, within `polling` of the one before; default false: a client restored
+    /// after a page reload does exactly that, and the oldest held request is answered instead, as Prosody does).
+    pub strict_overactivity: bool,
     /// Origins allowed by CORS (`*` for any; default none: no CORS headers).
     pub cors_origins: Vec<String>,
     /// Path of the Prometheus metrics endpoint (default `/metrics`; empty to disable).
@@ -122,6 +126,7 @@ impl Default for Config {
             polling: 2,
             maxpause: 120,
             check_keys: true,
+            strict_overactivity: false,
             cors_origins: Vec::new(),
             metrics_path: "/metrics".to_owned(),
             shutdown_grace_secs: 5,

@@ -341,6 +341,7 @@ fn cm_config(config: &Config) -> CmConfig {
     cm.polling = config.polling;
     cm.maxpause = (config.maxpause > 0).then_some(config.maxpause);
     cm.check_keys = config.check_keys;
+    cm.strict_overactivity = config.strict_overactivity;
     cm.multiple_streams = false;
     cm
 }

@@ -311,12 +311,12 @@ fn prosody_key_sequencing_wrong_key_is_item_not_found() {
     assert!(is_terminate(&text, "item-not-found"), "{text}");
 }
 
-/// XEP-0124 §11: a full window of `requests` unanswered requests, the last empty and arriving within `polling`
-/// seconds of the one before, is overactivity: `policy-violation`.
+/// XEP-0124 §11 with `strict_overactivity`: a full window of `requests` unanswered requests, the last empty and
+/// arriving within `polling` seconds of the one before, is overactivity: `policy-violation`.
 #[test]
 #[ignore = "needs scripts/prosody start (run by scripts/test)"]
 fn prosody_overactivity_is_policy_violation() {
-    let cm = Cm::start(|_| {});
+    let cm = Cm::start(|c| c.strict_overactivity = true);
     let (mut s, created) = Session::create(&cm, "");
     let requests: u64 = attr(&created, "requests").unwrap().parse().unwrap();
     s.until("<mechanism>PLAIN</mechanism>");
@@ -332,6 +332,42 @@ fn prosody_overactivity_is_policy_violation() {
     for h in held {
         let _ = h.join();
     }
+}
+
+/// The default: the same full window (a client restored after a page reload polls while the old page's poll is
+/// still held) answers the old poll empty and keeps the session; the client goes on with it.
+#[test]
+#[ignore = "needs scripts/prosody start (run by scripts/test)"]
+fn prosody_full_window_of_empty_polls_keeps_the_session() {
+    let cm = Cm::start(|_| {});
+    let mut s = Session::login(&cm, "carol", "cm-window", "");
+    let requests = 2;
+    // The old page's poll, then 150 ms later the restored page's first poll: a full window, the last one empty.
+    let (url, body) = (s.url.clone(), s.body(s.rid + 1, "", ""));
+    let old = thread::spawn(move || post(&url, &body));
+    thread::sleep(Duration::from_millis(150));
+    let (url, body) = (s.url.clone(), s.body(s.rid + 2, "", ""));
+    let restored = thread::spawn(move || post(&url, &body));
+    let (_, old_text) = old.join().unwrap();
+    assert!(!old_text.contains("terminate"), "{old_text}");
+    s.rid += requests;
+    // The session goes on: a ping reaches Prosody and its answer comes back.
+    let text = s.next(
+        "",
+        "<iq xmlns='jabber:client' type='get' id='alive' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>",
+    );
+    let (_, restored_text) = restored.join().unwrap();
+    s.inbox.push_str(&restored_text);
+    assert!(
+        !format!("{restored_text}{text}").contains("terminate"),
+        "{restored_text}{text}"
+    );
+    s.until("id='alive'");
+    let at = s.inbox.find("id='alive'").unwrap();
+    let start = s.inbox[..at].rfind('<').unwrap();
+    let end = at + s.inbox[at..].find('>').unwrap();
+    let tag = &s.inbox[start..end];
+    assert!(tag.starts_with("<iq") && tag.contains("type='result'"), "{tag}");
 }
 
 /// XEP-0124 §10: pause answers at once, and the session resumes with the next request within `maxpause`.
