@@ -16,7 +16,7 @@ use zxmpp_bosh::{
 };
 use zxmpp_xml::{Event, STREAM_CLOSE, STREAMS_NS, StreamOpen};
 
-use crate::policy::{Policy, SrvLookup, Target};
+use crate::policy::{Policy, Target};
 
 const NS_TLS: &str = "urn:ietf:params:xml:ns:xmpp-tls";
 const STARTTLS: &[u8] = b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>";
@@ -79,7 +79,6 @@ impl Bridge {
     /// # Errors
     /// As [`CmSession::accept`]: answer [`zxmpp_bosh::Error::Refused`] with its condition, anything else with
     /// `bad-request`.
-    #[allow(clippy::too_many_arguments)]
     pub fn accept(
         now: Instant,
         config: CmConfig,
@@ -88,7 +87,6 @@ impl Bridge {
         http: HttpId,
         request: &[u8],
         policy: &Policy,
-        srv: &dyn SrvLookup,
     ) -> Result<Self, zxmpp_bosh::Error> {
         // One upstream stream per session: multiple streams (XEP-0124 §16) are not offered.
         let mut config = config;
@@ -97,7 +95,7 @@ impl Bridge {
         let parsed = zxmpp_bosh::Body::parse(request, &config.limits)?;
         if parsed.body.sid.is_none() {
             policy
-                .target(parsed.body.to.as_deref(), parsed.body.route.as_deref(), srv)
+                .target(parsed.body.to.as_deref(), parsed.body.route.as_deref())
                 .map_err(zxmpp_bosh::Error::Refused)?;
         }
         let cm = CmSession::accept(now, config, sid, secret, http, request)?;
@@ -113,7 +111,7 @@ impl Bridge {
             upstream_open: false,
             announce: None,
         };
-        bridge.pump(now, Some((policy, srv)));
+        bridge.pump(now, Some(policy));
         Ok(bridge)
     }
 
@@ -297,16 +295,16 @@ impl Bridge {
         }
     }
 
-    fn pump(&mut self, now: Instant, mut routing: Option<(&Policy, &dyn SrvLookup)>) {
+    fn pump(&mut self, now: Instant, mut routing: Option<&Policy>) {
         while let Some(event) = self.cm.poll_event() {
             match event {
                 CmEvent::StreamOpened {
                     to, route, lang, ..
                 } => {
-                    let Some((policy, srv)) = routing.take() else {
+                    let Some(policy) = routing.take() else {
                         continue;
                     };
-                    match policy.target(to.as_deref(), route.as_deref(), srv) {
+                    match policy.target(to.as_deref(), route.as_deref()) {
                         Ok(target) => {
                             self.domain = Some(target.domain.clone());
                             self.lang = lang;

@@ -68,6 +68,12 @@ pub struct Config {
     pub allow_any_domain: bool,
     /// Honour the `route` attribute (`xmpp:host:port`) when its host:port is in `allowed_routes` (default: none).
     pub allowed_routes: Vec<String>,
+    /// Nameservers (`ip:port`, or `ip` for port 53) asked for SRV and address records instead of the system's
+    /// resolver configuration (default: none, the system's).
+    pub dns_servers: Vec<String>,
+    /// The port tried on a domain that has no `_xmpp-client._tcp` SRV records (default 5222, RFC 6120 §3.2.2;
+    /// change it only for tests).
+    pub fallback_port: u16,
     /// Allow upstream addresses found by DNS that are private, loopback, link-local or otherwise not global
     /// (default false; addresses written in `upstreams` are always allowed).
     pub allow_private: bool,
@@ -110,6 +116,8 @@ impl Default for Config {
             upstreams: Vec::new(),
             allow_any_domain: false,
             allowed_routes: Vec::new(),
+            dns_servers: Vec::new(),
+            fallback_port: crate::policy::XMPP_CLIENT_PORT,
             allow_private: false,
             plain_upstream: PlainUpstream::Loopback,
             upstream_ca_file: None,
@@ -154,6 +162,10 @@ impl Config {
         {
             crate::policy::split_host_port(address)?;
         }
+        self.dns_server_addrs()?;
+        if self.fallback_port == 0 {
+            return Err(Error::Config("fallback_port must not be 0".to_owned()));
+        }
         if !self.path.starts_with('/') {
             return Err(Error::Config(format!(
                 "path {:?} must start with /",
@@ -164,6 +176,24 @@ impl Config {
             return Err(Error::Config("limits must be at least 1".to_owned()));
         }
         Ok(())
+    }
+
+    /// The configured nameservers as socket addresses (port 53 when none is given).
+    ///
+    /// # Errors
+    /// [`Error::InvalidAddress`] for an entry that is neither `ip` nor `ip:port`.
+    pub fn dns_server_addrs(&self) -> Result<Vec<SocketAddr>, Error> {
+        self.dns_servers
+            .iter()
+            .map(|s| {
+                s.parse::<SocketAddr>()
+                    .or_else(|_| {
+                        s.parse::<std::net::IpAddr>()
+                            .map(|ip| SocketAddr::new(ip, 53))
+                    })
+                    .map_err(|_| Error::InvalidAddress(s.clone()))
+            })
+            .collect()
     }
 
     /// The upstream connect timeout.

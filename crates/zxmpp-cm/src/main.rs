@@ -36,6 +36,10 @@ struct Args {
     /// Honour the `route` attribute `xmpp:HOST:PORT` for this HOST:PORT. Repeatable.
     #[arg(long, value_name = "HOST:PORT")]
     allow_route: Vec<String>,
+    /// Ask this nameserver (IP or IP:PORT) for SRV and address records instead of the system's resolver.
+    /// Repeatable.
+    #[arg(long, value_name = "IP[:PORT]")]
+    dns_server: Vec<String>,
     /// Allow upstream addresses found by DNS that are private, loopback or link-local.
     #[arg(long)]
     allow_private: bool,
@@ -102,6 +106,7 @@ fn build(args: Args) -> Result<Config, String> {
     config.allow_any_domain |= args.allow_any_domain;
     config.allowed_routes.extend(args.allow_route);
     config.allow_private |= args.allow_private;
+    config.dns_servers.extend(args.dns_server);
     if let Some(p) = args.plain_upstream {
         config.plain_upstream = match p.as_str() {
             "never" => zxmpp_cm::PlainUpstream::Never,

@@ -24,8 +24,9 @@ use zxmpp_client::drivers::TlsRoots;
 use zxmpp_xml::{Config as XmlConfig, Status, StreamReader};
 
 use crate::bridge::{Action, Bridge};
+use crate::dns::{DnsResolver, SrvLookup, StaticSrv};
 use crate::metrics::Metrics;
-use crate::policy::{Policy, SrvLookup, StaticSrv};
+use crate::policy::Policy;
 use crate::upstream::{self, Conn};
 use crate::{Config, Error, PlainUpstream};
 
@@ -78,16 +79,33 @@ impl std::fmt::Debug for Server {
 }
 
 impl Server {
-    /// Binds the listening socket of `config` (port 0 picks a free port; see [`Server::local_addr`]), with no
-    /// SRV records known (every domain resolves to itself on port 5222 unless `upstreams` pins an address).
+    /// Binds the listening socket of `config` (port 0 picks a free port; see [`Server::local_addr`]), with a
+    /// DNS resolver for SRV and address records: the configured `dns_servers`, else the system's configuration
+    /// (when that cannot be read, a warning is logged and hosts resolve through the operating system without
+    /// SRV records).
     ///
     /// # Errors
-    /// [`Error::Listen`], [`Error::Tls`], or a configuration error.
+    /// [`Error::Listen`], [`Error::Tls`], [`Error::Dns`], or a configuration error.
     pub async fn bind(config: Config) -> Result<Self, Error> {
-        Self::bind_with_srv(config, Arc::new(StaticSrv::new())).await
+        let servers = config.dns_server_addrs()?;
+        let resolver: Arc<dyn SrvLookup> = if servers.is_empty() {
+            match DnsResolver::system() {
+                Ok(resolver) => Arc::new(resolver),
+                Err(e) => {
+                    tracing::warn!(error = %e, "no DNS resolver: SRV records are not looked up");
+                    Arc::new(StaticSrv::new())
+                }
+            }
+        } else {
+            Arc::new(DnsResolver::with_servers(
+                &servers,
+                config.connect_timeout(),
+            )?)
+        };
+        Self::bind_with_srv(config, resolver).await
     }
 
-    /// As [`Server::bind`], with SRV answers from `srv`.
+    /// As [`Server::bind`], with DNS answers from `srv` (e.g. a [`StaticSrv`] table).
     ///
     /// # Errors
     /// As [`Server::bind`].
@@ -378,7 +396,6 @@ fn create(
         http,
         bytes,
         &shared.policy,
-        shared.srv.as_ref(),
     )
     .map_err(|e| match e {
         zxmpp_bosh::Error::Refused(condition) => condition,
@@ -439,8 +456,13 @@ async fn run_session(
                 Action::Connect(target) => {
                     let shared = Arc::clone(&shared);
                     connecting = Some(Box::pin(async move {
-                        upstream::connect(&target, &shared.policy, shared.config.connect_timeout())
-                            .await
+                        upstream::connect(
+                            &target,
+                            &shared.policy,
+                            shared.srv.as_ref(),
+                            shared.config.connect_timeout(),
+                        )
+                        .await
                     }));
                 }
                 Action::Write(bytes) => {

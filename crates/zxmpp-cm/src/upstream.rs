@@ -11,7 +11,8 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::rustls::ClientConfig;
 
-use crate::policy::{Policy, Target};
+use crate::dns::{self, Plan, SrvAnswer, SrvLookup};
+use crate::policy::{Policy, Target, Via};
 
 /// An upstream connection, plain or TLS.
 pub(crate) enum Conn {
@@ -73,35 +74,70 @@ impl Conn {
     }
 }
 
-/// Connects to the first reachable candidate whose address the policy allows; returns the stream and whether
-/// the peer is a loopback address.
+/// How long the whole search (DNS and every connection attempt) may take, in connect timeouts.
+const SEARCH_TIMEOUTS: u32 = 3;
+
+/// Connects to the target (RFC 6120 §3.2): its fixed address, or the ordered SRV targets of its domain, or the
+/// domain on the fallback port; every address of a host in turn, each attempt given `timeout`, each address
+/// found by DNS checked with [`Policy::address_allowed`]. Returns the stream and whether the peer is a loopback
+/// address, or `None` when nothing could be reached (or the domain has no client service).
 pub(crate) async fn connect(
     target: &Target,
     policy: &Policy,
+    resolver: &dyn SrvLookup,
     timeout: Duration,
 ) -> Option<(TcpStream, bool)> {
     let attempt = async {
-        for (host, port) in &target.candidates {
-            let addrs: Vec<SocketAddr> = match tokio::net::lookup_host((host.as_str(), *port)).await
-            {
-                Ok(addrs) => addrs.collect(),
-                Err(e) => {
-                    tracing::debug!(host, port, error = %e, "upstream name did not resolve");
-                    continue;
+        let candidates = match &target.via {
+            Via::Fixed { host, port } => vec![(host.clone(), *port)],
+            Via::Dns => {
+                let answer = tokio::time::timeout(timeout, resolver.lookup_srv(&target.domain))
+                    .await
+                    .unwrap_or(SrvAnswer::Failed);
+                match dns::plan(
+                    &target.domain,
+                    &answer,
+                    policy.fallback_port(),
+                    &mut dns::os_random,
+                ) {
+                    Plan::Targets(targets) => targets,
+                    Plan::NoService => {
+                        tracing::warn!(
+                            domain = target.domain,
+                            "upstream domain offers no client service (SRV target '.')"
+                        );
+                        return None;
+                    }
                 }
-            };
-            for addr in addrs {
-                if !policy.address_allowed(target, addr.ip()) {
+            }
+        };
+        for (host, port) in &candidates {
+            let ips = tokio::time::timeout(timeout, resolver.lookup_ip(host))
+                .await
+                .unwrap_or_default();
+            if ips.is_empty() {
+                tracing::debug!(host, port, "upstream name did not resolve");
+            }
+            for ip in ips {
+                let addr = SocketAddr::new(ip, *port);
+                if !policy.address_allowed(target, ip) {
                     tracing::warn!(%addr, domain = target.domain, "upstream address refused: not global");
                     continue;
                 }
-                if let Ok(stream) = TcpStream::connect(addr).await {
-                    let _ = stream.set_nodelay(true);
-                    return Some((stream, addr.ip().is_loopback()));
+                match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+                    Ok(Ok(stream)) => {
+                        let _ = stream.set_nodelay(true);
+                        return Some((stream, ip.is_loopback()));
+                    }
+                    Ok(Err(e)) => tracing::debug!(%addr, error = %e, "upstream connect failed"),
+                    Err(_) => tracing::debug!(%addr, "upstream connect timed out"),
                 }
             }
         }
         None
     };
-    tokio::time::timeout(timeout, attempt).await.ok().flatten()
+    tokio::time::timeout(timeout * SEARCH_TIMEOUTS, attempt)
+        .await
+        .ok()
+        .flatten()
 }

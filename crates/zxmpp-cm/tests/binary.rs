@@ -19,6 +19,7 @@ fn help_explains_every_flag() {
         "--allow-any-domain",
         "--allow-route",
         "--allow-private",
+        "--dns-server",
         "--plain-upstream",
         "--upstream-ca",
         "--cors-origin",

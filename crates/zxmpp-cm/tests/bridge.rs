@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use zxmpp_bosh::{CmConfig, HttpId};
-use zxmpp_cm::{Action, Bridge, Config, Policy, StaticSrv, Upstream};
+use zxmpp_cm::{Action, Bridge, Config, Policy, Upstream, Via};
 use zxmpp_xml::{Config as XmlConfig, Status, StreamReader};
 
 const NS: &str = "http://jabber.org/protocol/httpbind";
@@ -67,7 +67,6 @@ fn create(now: Instant) -> Bridge {
         HttpId(1),
         request.as_bytes(),
         &policy(),
-        &StaticSrv::new(),
     )
     .unwrap()
 }
@@ -103,7 +102,8 @@ fn starttls_then_sasl_then_restart() {
     let [Action::Connect(target)] = a.as_slice() else {
         panic!("{a:?}")
     };
-    assert_eq!(target.candidates, vec![("example.org".to_owned(), 5222)]);
+    assert_eq!(target.domain, "example.org");
+    assert_eq!(target.via, Via::Dns);
 
     // The client polls while the upstream negotiates: the request is held.
     request(&mut b, now, 2, 101, "", "");
@@ -328,7 +328,6 @@ fn refused_destination_creates_no_session() {
             HttpId(1),
             request.as_bytes(),
             &policy(),
-            &StaticSrv::new(),
         )
         .unwrap_err();
         assert!(
