@@ -44,6 +44,7 @@ pub mod dns;
 mod error;
 pub mod metrics;
 pub mod policy;
+mod recent;
 mod server;
 mod upstream;
 

@@ -27,6 +27,7 @@ use crate::bridge::{Action, Bridge};
 use crate::dns::{DnsResolver, SrvLookup, StaticSrv};
 use crate::metrics::Metrics;
 use crate::policy::Policy;
+use crate::recent::{Answer, Recent};
 use crate::upstream::{self, Conn};
 use crate::{Config, Error, PlainUpstream};
 
@@ -49,8 +50,13 @@ struct Entry {
 
 #[derive(Default)]
 struct Table {
+    /// Every session task, lingering ones (ended, still answering retransmissions) included.
     sessions: HashMap<String, Entry>,
+    /// Sessions not ended yet: what `max_sessions` limits.
+    live: usize,
     per_ip: HashMap<IpAddr, usize>,
+    /// Creation requests answered lately, for their retransmissions.
+    recent: Recent,
 }
 
 struct Shared {
@@ -326,7 +332,7 @@ async fn route(shared: &Arc<Shared>, ip: IpAddr, bytes: Bytes) -> Response<Full<
             }
         }
         None => {
-            if let Err(condition) = create(shared, ip, http, &bytes, reply_tx) {
+            if let Err(condition) = create(shared, ip, http, bytes, reply_tx) {
                 shared.metrics.error(&condition.to_string());
                 return terminate(condition);
             }
@@ -367,18 +373,33 @@ fn create(
     shared: &Arc<Shared>,
     ip: IpAddr,
     http: HttpId,
-    bytes: &[u8],
+    bytes: Bytes,
     reply: Reply,
 ) -> Result<(), Condition> {
     if shared.shutting_down.load(Ordering::SeqCst) {
         return Err(Condition::SystemShutdown);
     }
-    let (sid, secret) = random_sid()?;
-    let mut table = shared
+    let now = Instant::now();
+    let mut guard = shared
         .table
         .lock()
         .map_err(|_| Condition::InternalServerError)?;
-    if table.sessions.len() >= shared.config.max_sessions {
+    // XEP-0124 §14.3: a retransmitted creation request (the client lost the answer) gets the same answer.
+    let table = &mut *guard;
+    if let Some(answer) = table.recent.get(now, ip, &bytes)
+        && table.sessions.contains_key(&answer.sid)
+    {
+        tracing::debug!(sid = answer.sid, %ip, "retransmitted session creation request: answered again");
+        let _ = reply.send((
+            answer.status,
+            answer.content_type.clone(),
+            answer.body.clone(),
+        ));
+        return Ok(());
+    }
+    if table.live >= shared.config.max_sessions
+        || table.sessions.len() >= shared.config.max_sessions.saturating_mul(2)
+    {
         tracing::warn!(%ip, "session refused: max_sessions reached");
         return Err(Condition::PolicyViolation);
     }
@@ -387,14 +408,14 @@ fn create(
         tracing::warn!(%ip, "session refused: max_sessions_per_ip reached");
         return Err(Condition::PolicyViolation);
     }
-    let now = Instant::now();
-    let bridge = Bridge::accept(
+    let (sid, secret) = random_sid()?;
+    let mut bridge = Bridge::accept(
         now,
         cm_config(&shared.config),
         sid.clone(),
         secret,
         http,
-        bytes,
+        &bytes,
         &shared.policy,
     )
     .map_err(|e| match e {
@@ -403,12 +424,35 @@ fn create(
     })?;
     let (tx, rx) = mpsc::unbounded_channel();
     table.sessions.insert(sid.clone(), Entry { tx });
+    table.live += 1;
     *table.per_ip.entry(ip).or_default() += 1;
-    drop(table);
+    // The creation response is ready at once: send it, and remember it for a retransmission.
+    let mut reply = Some(reply);
+    while let Some(t) = bridge.poll_transmit() {
+        if t.http == http
+            && let Some(reply) = reply.take()
+        {
+            let answer = Answer {
+                sid: sid.clone(),
+                status: t.status,
+                content_type: bridge.content_type().to_owned(),
+                body: t.body,
+            };
+            let _ = reply.send((
+                answer.status,
+                answer.content_type.clone(),
+                answer.body.clone(),
+            ));
+            table.recent.insert(now, ip, bytes.clone(), answer);
+        }
+    }
+    drop(guard);
     shared.metrics.session_started();
     tracing::info!(sid, %ip, "session created");
     let mut replies = HashMap::new();
-    replies.insert(http, reply);
+    if let Some(reply) = reply {
+        replies.insert(http, reply);
+    }
     tokio::spawn(run_session(Arc::clone(shared), bridge, rx, replies, ip));
     Ok(())
 }
@@ -620,6 +664,7 @@ async fn run_session(
     }
     if let Ok(mut table) = shared.table.lock() {
         table.sessions.remove(&sid);
+        table.recent.forget(&sid);
     }
 }
 
@@ -630,12 +675,13 @@ fn end_of_session(shared: &Shared, bridge: &Bridge, sid: &str, ip: IpAddr) {
         shared.metrics.error(&label);
     }
     tracing::info!(sid, reason = label, "session ended");
-    if let Ok(mut table) = shared.table.lock()
-        && let Some(n) = table.per_ip.get_mut(&ip)
-    {
-        *n = n.saturating_sub(1);
-        if *n == 0 {
-            table.per_ip.remove(&ip);
+    if let Ok(mut table) = shared.table.lock() {
+        table.live = table.live.saturating_sub(1);
+        if let Some(n) = table.per_ip.get_mut(&ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                table.per_ip.remove(&ip);
+            }
         }
     }
     shared.metrics.session_ended();

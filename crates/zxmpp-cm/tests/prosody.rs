@@ -111,7 +111,11 @@ struct Session {
 impl Session {
     /// Creates a session; `extra` are more attributes for the creation `<body/>`.
     fn create(cm: &Cm, extra: &str) -> (Self, String) {
-        let rid = 1_000_000 + u64::from(std::process::id() % 1000) * 1000;
+        // A fresh rid for every session, as a real client's random one: identical creation requests from one
+        // address within seconds are a retransmission and get the same session.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let rid = 1_000_000 + u64::from(std::process::id() % 1000) * 1_000_000 + n * 10_000;
         let (status, text) = post(
             &cm.url,
             &format!(
