@@ -98,6 +98,11 @@ pub struct Config {
     pub polling: u32,
     /// `maxpause`, seconds (default 120; 0 disables pause).
     pub maxpause: u32,
+    /// Offer multiple streams in one session (XEP-0124 §16; default true): a client may add streams, each its
+    /// own upstream connection.
+    pub multiple_streams: bool,
+    /// Most streams (upstream connections) in one session (default 4).
+    pub max_streams: usize,
     /// Enforce key sequencing when a client uses it (default true).
     pub check_keys: bool,
     /// Origins allowed by CORS (`*` for any; default none: no CORS headers).
@@ -129,6 +134,8 @@ impl Default for Config {
             inactivity: 60,
             polling: 2,
             maxpause: 120,
+            multiple_streams: true,
+            max_streams: 4,
             check_keys: true,
             cors_origins: Vec::new(),
             metrics_path: "/metrics".to_owned(),
@@ -172,7 +179,11 @@ impl Config {
                 self.path
             )));
         }
-        if self.max_body_bytes == 0 || self.max_sessions == 0 || self.max_sessions_per_ip == 0 {
+        if self.max_body_bytes == 0
+            || self.max_sessions == 0
+            || self.max_sessions_per_ip == 0
+            || self.max_streams == 0
+        {
             return Err(Error::Config("limits must be at least 1".to_owned()));
         }
         Ok(())

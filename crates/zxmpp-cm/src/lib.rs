@@ -48,7 +48,7 @@ mod recent;
 mod server;
 mod upstream;
 
-pub use bridge::{Action, Bridge};
+pub use bridge::{Action, Bridge, StreamId};
 pub use config::{Config, PlainUpstream, Upstream};
 pub use dns::{DnsResolver, SrvLookup, StaticSrv};
 pub use error::Error;

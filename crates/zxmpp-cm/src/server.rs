@@ -21,21 +21,16 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_rustls::rustls::ClientConfig;
 use zxmpp_bosh::{Body, CmConfig, CmTermination, Condition, HttpId, Limits};
 use zxmpp_client::drivers::TlsRoots;
-use zxmpp_xml::{Config as XmlConfig, Status, StreamReader};
 
 use crate::bridge::{Action, Bridge};
 use crate::dns::{DnsResolver, SrvLookup, StaticSrv};
 use crate::metrics::Metrics;
 use crate::policy::Policy;
 use crate::recent::{Answer, Recent};
-use crate::upstream::{self, Conn};
+use crate::upstream::{self, Conn, LinkEvent, Links};
 use crate::{Config, Error, PlainUpstream};
 
-const READ_CHUNK: usize = 16 * 1024;
 const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
-
-type Connecting =
-    std::pin::Pin<Box<dyn Future<Output = Option<(tokio::net::TcpStream, bool)>> + Send>>;
 
 type Reply = oneshot::Sender<(u16, String, Bytes)>;
 
@@ -61,7 +56,7 @@ struct Table {
 
 struct Shared {
     config: Config,
-    policy: Policy,
+    policy: Arc<Policy>,
     srv: Arc<dyn SrvLookup>,
     tls: Arc<ClientConfig>,
     metrics: Metrics,
@@ -131,7 +126,7 @@ impl Server {
                 source,
             })?;
         let shared = Arc::new(Shared {
-            policy: Policy::new(&config),
+            policy: Arc::new(Policy::new(&config)),
             config,
             srv,
             tls,
@@ -365,7 +360,7 @@ fn cm_config(config: &Config) -> CmConfig {
     cm.polling = config.polling;
     cm.maxpause = (config.maxpause > 0).then_some(config.maxpause);
     cm.check_keys = config.check_keys;
-    cm.multiple_streams = false;
+    cm.multiple_streams = config.multiple_streams;
     cm
 }
 
@@ -416,7 +411,8 @@ fn create(
         secret,
         http,
         &bytes,
-        &shared.policy,
+        Arc::clone(&shared.policy),
+        shared.config.max_streams,
     )
     .map_err(|e| match e {
         zxmpp_bosh::Error::Refused(condition) => condition,
@@ -466,12 +462,6 @@ fn termination_label(t: Option<&CmTermination>) -> String {
     }
 }
 
-struct Upstream {
-    conn: Option<Conn>,
-    reader: StreamReader,
-    inbuf: Vec<u8>,
-}
-
 async fn run_session(
     shared: Arc<Shared>,
     mut bridge: Bridge,
@@ -481,12 +471,7 @@ async fn run_session(
 ) {
     let sid = bridge.sid().to_owned();
     let content_type = bridge.content_type().to_owned();
-    let mut up = Upstream {
-        conn: None,
-        reader: StreamReader::new(XmlConfig::default()),
-        inbuf: Vec::new(),
-    };
-    let mut connecting: Option<Connecting> = None;
+    let mut links = Links::default();
     let mut shutdown_requested = false;
     let mut ended = false;
     loop {
@@ -495,11 +480,11 @@ async fn run_session(
                 let _ = reply.send((t.status, content_type.clone(), t.body));
             }
         }
-        while let Some(action) = bridge.poll_action() {
+        while let Some((id, action)) = bridge.poll_action() {
             match action {
                 Action::Connect(target) => {
                     let shared = Arc::clone(&shared);
-                    connecting = Some(Box::pin(async move {
+                    links.link(id).connecting = Some(Box::pin(async move {
                         upstream::connect(
                             &target,
                             &shared.policy,
@@ -510,25 +495,25 @@ async fn run_session(
                     }));
                 }
                 Action::Write(bytes) => {
-                    if let Some(conn) = up.conn.as_mut()
+                    if let Some(conn) = links.conn(id)
                         && conn.write_all(&bytes).await.is_err()
                     {
-                        up.conn = None;
-                        bridge.handle_upstream_lost(Instant::now());
+                        links.link(id).conn = None;
+                        bridge.handle_upstream_lost(Instant::now(), id);
                     }
                 }
                 Action::OpenStream(bytes) => {
-                    up.reader = StreamReader::new(XmlConfig::default());
-                    up.inbuf.clear();
-                    if let Some(conn) = up.conn.as_mut()
+                    links.link(id).reset_reader();
+                    if let Some(conn) = links.conn(id)
                         && conn.write_all(&bytes).await.is_err()
                     {
-                        up.conn = None;
-                        bridge.handle_upstream_lost(Instant::now());
+                        links.link(id).conn = None;
+                        bridge.handle_upstream_lost(Instant::now(), id);
                     }
                 }
                 Action::StartTls { server_name } => {
-                    let upgraded = match up.conn.take() {
+                    let link = links.link(id);
+                    let upgraded = match link.conn.take() {
                         Some(conn) => {
                             conn.start_tls(
                                 Arc::clone(&shared.tls),
@@ -539,21 +524,20 @@ async fn run_session(
                         }
                         None => None,
                     };
-                    up.reader = StreamReader::new(XmlConfig::default());
-                    up.inbuf.clear();
+                    link.reset_reader();
                     match upgraded {
                         Some(conn) => {
-                            up.conn = Some(conn);
-                            bridge.handle_tls_established(Instant::now());
+                            link.conn = Some(conn);
+                            bridge.handle_tls_established(Instant::now(), id);
                         }
                         None => {
                             shared.metrics.error("upstream-tls");
-                            bridge.handle_upstream_lost(Instant::now());
+                            bridge.handle_upstream_lost(Instant::now(), id);
                         }
                     }
                 }
                 Action::Close => {
-                    if let Some(mut conn) = up.conn.take() {
+                    if let Some(mut conn) = links.remove(id).and_then(|link| link.conn) {
                         conn.shutdown().await;
                     }
                 }
@@ -573,10 +557,6 @@ async fn run_session(
         if shutdown_requested && replies.is_empty() {
             break;
         }
-        // Actions may have produced responses (a failure answered at once): loop again before waiting.
-        if bridge.poll_timeout().is_none() && bridge.is_finished(Instant::now()) {
-            break;
-        }
         if bridge.is_finished(Instant::now()) {
             break;
         }
@@ -584,23 +564,6 @@ async fn run_session(
         let sleep = async {
             match timer {
                 Some(t) => tokio::time::sleep_until(t.into()).await,
-                None => std::future::pending().await,
-            }
-        };
-        let read = async {
-            match up.conn.as_mut() {
-                Some(conn) => {
-                    if up.inbuf.capacity() - up.inbuf.len() < READ_CHUNK {
-                        up.inbuf.reserve(READ_CHUNK);
-                    }
-                    conn.read_buf(&mut up.inbuf).await
-                }
-                None => std::future::pending().await,
-            }
-        };
-        let connect = async {
-            match connecting.as_mut() {
-                Some(fut) => fut.await,
                 None => std::future::pending().await,
             }
         };
@@ -618,46 +581,43 @@ async fn run_session(
                 }
             },
             () = sleep => bridge.handle_timeout(Instant::now()),
-            read = read => match read {
-                Ok(0) | Err(_) => {
-                    up.conn = None;
-                    bridge.handle_upstream_lost(Instant::now());
+            event = links.next() => match event {
+                LinkEvent::Read(id, Ok(0) | Err(_)) => {
+                    links.link(id).conn = None;
+                    bridge.handle_upstream_lost(Instant::now(), id);
                 }
-                Ok(_) => {
-                    if !parse(&mut up, &mut bridge) {
+                LinkEvent::Read(id, Ok(_)) => {
+                    if !links.link(id).parse(id, &mut bridge) {
                         shared.metrics.error("upstream-xml");
-                        up.conn = None;
-                        bridge.handle_upstream_lost(Instant::now());
+                        links.link(id).conn = None;
+                        bridge.handle_upstream_lost(Instant::now(), id);
                     }
+                }
+                LinkEvent::Connected(id, Some((stream, loopback))) => {
+                    let plain_ok = match shared.config.plain_upstream {
+                        PlainUpstream::Always => true,
+                        PlainUpstream::Loopback => loopback,
+                        PlainUpstream::Never => false,
+                    };
+                    links.link(id).conn = Some(Conn::Plain(stream));
+                    bridge.handle_connected(Instant::now(), id, plain_ok);
+                }
+                LinkEvent::Connected(id, None) => {
+                    tracing::warn!(sid, "upstream connection failed");
+                    bridge.handle_connect_failed(Instant::now(), id);
                 }
             },
-            result = connect => {
-                connecting = None;
-                match result {
-                    Some((stream, loopback)) => {
-                        let plain_ok = match shared.config.plain_upstream {
-                            PlainUpstream::Always => true,
-                            PlainUpstream::Loopback => loopback,
-                            PlainUpstream::Never => false,
-                        };
-                        up.conn = Some(Conn::Plain(stream));
-                        bridge.handle_connected(Instant::now(), plain_ok);
-                    }
-                    None => {
-                        tracing::warn!(sid, "upstream connection failed");
-                        bridge.handle_connect_failed(Instant::now());
-                    }
-                }
-            }
         }
         if !ended && bridge.termination().is_some() {
             ended = true;
             end_of_session(&shared, &bridge, &sid, ip);
         }
     }
-    if let Some(mut conn) = up.conn.take() {
-        let _ = conn.write_all(zxmpp_xml::STREAM_CLOSE.as_bytes()).await;
-        conn.shutdown().await;
+    for (_, link) in links.drain() {
+        if let Some(mut conn) = link.conn {
+            let _ = conn.write_all(zxmpp_xml::STREAM_CLOSE.as_bytes()).await;
+            conn.shutdown().await;
+        }
     }
     if !ended {
         end_of_session(&shared, &bridge, &sid, ip);
@@ -685,23 +645,4 @@ fn end_of_session(shared: &Shared, bridge: &Bridge, sid: &str, ip: IpAddr) {
         }
     }
     shared.metrics.session_ended();
-}
-
-/// Feeds every complete upstream event to the bridge; false on an XML error.
-fn parse(up: &mut Upstream, bridge: &mut Bridge) -> bool {
-    let mut ok = true;
-    loop {
-        match up.reader.next(&up.inbuf) {
-            Ok(Status::Partial) => break,
-            Ok(Status::Complete(event)) => bridge.handle_upstream(Instant::now(), &event),
-            Err(e) => {
-                tracing::warn!(error = %e, "upstream XML error");
-                ok = false;
-                break;
-            }
-        }
-    }
-    let done = up.reader.discard();
-    up.inbuf.drain(..done.min(up.inbuf.len()));
-    ok
 }
