@@ -52,6 +52,83 @@ impl Upstream {
     }
 }
 
+/// The sticky routing cookie (docs/scaling.md): set on every session creation response, so that a load
+/// balancer in front of several managers (HAProxy `cookie`, nginx `sticky`) sends the session's later requests
+/// to the node that holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct StickyCookie {
+    /// The cookie name (default `ZXMPPCM`).
+    #[serde(default = "StickyCookie::default_name")]
+    pub name: String,
+    /// This node's id, the cookie value (e.g. `node-a`).
+    pub value: String,
+    /// The cookie's `Path` (default: the BOSH `path`).
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Add `Secure; SameSite=None` (for HTTPS deployments where the page is on another origin); otherwise
+    /// `SameSite=Lax` (browsers refuse `SameSite=None` without `Secure`). Default false.
+    #[serde(default)]
+    pub secure: bool,
+}
+
+impl StickyCookie {
+    fn default_name() -> String {
+        "ZXMPPCM".to_owned()
+    }
+
+    /// A cookie `ZXMPPCM=value`.
+    #[must_use]
+    pub fn new(value: impl Into<String>) -> Self {
+        Self {
+            name: Self::default_name(),
+            value: value.into(),
+            path: None,
+            secure: false,
+        }
+    }
+
+    /// The `Set-Cookie` header value: `NAME=VALUE; Path=…; HttpOnly; SameSite=…[; Secure]`, with `bosh_path`
+    /// as the path unless one is set.
+    #[must_use]
+    pub fn header(&self, bosh_path: &str) -> String {
+        let path = self.path.as_deref().unwrap_or(bosh_path);
+        let tail = if self.secure {
+            "SameSite=None; Secure"
+        } else {
+            "SameSite=Lax"
+        };
+        format!(
+            "{}={}; Path={path}; HttpOnly; {tail}",
+            self.name, self.value
+        )
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        // RFC 6265 §4.1.1: the name is a token, the value cookie-octets, the path no control characters or `;`.
+        let token = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b))
+        };
+        let octets = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b',' | b';' | b'\\'))
+        };
+        let path_ok =
+            |s: &str| s.starts_with('/') && s.bytes().all(|b| b.is_ascii_graphic() && b != b';');
+        if !token(&self.name) || !octets(&self.value) || !self.path.as_deref().is_none_or(path_ok) {
+            return Err(Error::Config(format!(
+                "sticky_cookie: invalid name {:?}, value {:?} or path {:?}",
+                self.name, self.value, self.path
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// The whole configuration. Every field has a default ([`Config::default`]) that is safe to run on a loopback
 /// machine: listen on 127.0.0.1:5280, no upstream allowed until you list one.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -103,6 +180,8 @@ pub struct Config {
     pub multiple_streams: bool,
     /// Most streams (upstream connections) in one session (default 4).
     pub max_streams: usize,
+    /// A sticky routing cookie set on session creation responses (default none).
+    pub sticky_cookie: Option<StickyCookie>,
     /// Enforce key sequencing when a client uses it (default true).
     pub check_keys: bool,
     /// Origins allowed by CORS (`*` for any; default none: no CORS headers).
@@ -136,6 +215,7 @@ impl Default for Config {
             maxpause: 120,
             multiple_streams: true,
             max_streams: 4,
+            sticky_cookie: None,
             check_keys: true,
             cors_origins: Vec::new(),
             metrics_path: "/metrics".to_owned(),
@@ -170,6 +250,9 @@ impl Config {
             crate::policy::split_host_port(address)?;
         }
         self.dns_server_addrs()?;
+        if let Some(cookie) = &self.sticky_cookie {
+            cookie.validate()?;
+        }
         if self.fallback_port == 0 {
             return Err(Error::Config("fallback_port must not be 0".to_owned()));
         }

@@ -49,7 +49,7 @@ mod server;
 mod upstream;
 
 pub use bridge::{Action, Bridge, StreamId};
-pub use config::{Config, PlainUpstream, Upstream};
+pub use config::{Config, PlainUpstream, StickyCookie, Upstream};
 pub use dns::{DnsResolver, SrvLookup, StaticSrv};
 pub use error::Error;
 pub use metrics::Metrics;

@@ -63,6 +63,8 @@ struct Shared {
     table: Mutex<Table>,
     next_http: AtomicU64,
     shutting_down: AtomicBool,
+    /// The `Set-Cookie` value of the sticky routing cookie, when configured.
+    cookie: Option<HeaderValue>,
 }
 
 /// A bound, not yet running connection manager.
@@ -125,7 +127,18 @@ impl Server {
                 address: config.listen.to_string(),
                 source,
             })?;
+        let cookie = match config
+            .sticky_cookie
+            .as_ref()
+            .map(|c| c.header(&config.path))
+        {
+            Some(value) => Some(HeaderValue::from_str(&value).map_err(|_| {
+                Error::Config(format!("sticky_cookie: {value:?} is not a valid header"))
+            })?),
+            None => None,
+        };
         let shared = Arc::new(Shared {
+            cookie,
             policy: Arc::new(Policy::new(&config)),
             config,
             srv,
@@ -232,6 +245,14 @@ fn cors(shared: &Shared, origin: Option<&HeaderValue>, response: &mut Response<F
         header::ACCESS_CONTROL_MAX_AGE,
         HeaderValue::from_static("86400"),
     );
+    // A browser stores the routing cookie of a cross-origin response, and sends it back, only for credentialed
+    // requests (`withCredentials`), which need this and an explicit origin (echoed above, never `*`).
+    if shared.cookie.is_some() {
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
+    }
 }
 
 async fn handle(
@@ -313,6 +334,7 @@ async fn route(shared: &Arc<Shared>, ip: IpAddr, bytes: Bytes) -> Response<Full<
     };
     let http = HttpId(shared.next_http.fetch_add(1, Ordering::Relaxed));
     let (reply_tx, reply_rx) = oneshot::channel();
+    let creation = sid.is_none();
     match sid {
         Some(sid) => {
             let sent = shared.table.lock().ok().and_then(|table| {
@@ -334,11 +356,20 @@ async fn route(shared: &Arc<Shared>, ip: IpAddr, bytes: Bytes) -> Response<Full<
         }
     }
     match reply_rx.await {
-        Ok((status, content_type, body)) => text(
-            StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
-            &content_type,
-            body,
-        ),
+        Ok((status, content_type, body)) => {
+            let mut response = text(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+                &content_type,
+                body,
+            );
+            // The node's routing cookie, for a load balancer in front (docs/scaling.md).
+            if creation && let Some(cookie) = &shared.cookie {
+                response
+                    .headers_mut()
+                    .insert(header::SET_COOKIE, cookie.clone());
+            }
+            response
+        }
         // The session ended without answering (it was dropped): as for an unknown sid.
         Err(_) => terminate(Condition::ItemNotFound),
     }

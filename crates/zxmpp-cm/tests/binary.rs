@@ -23,6 +23,8 @@ fn help_explains_every_flag() {
         "--plain-upstream",
         "--upstream-ca",
         "--cors-origin",
+        "--sticky-cookie",
+        "--sticky-cookie-secure",
         "--max-body-bytes",
         "--max-sessions",
         "--max-sessions-per-ip",
