@@ -244,7 +244,13 @@ struct CmState {
     outbound: VecDeque<(Option<String>, Bytes)>,
     outbound_bytes: usize,
     announce: Option<Announce>,
+    /// Announcements of other streams waiting for `announce` to be sent (one response speaks for one stream).
+    #[serde(default)]
+    announce_queue: VecDeque<Announce>,
     pending_terminate: Option<(Option<String>, Condition, Vec<Bytes>)>,
+    /// Terminations of other single streams waiting for `pending_terminate` to be sent.
+    #[serde(default)]
+    terminate_queue: VecDeque<(Option<String>, Condition, Vec<Bytes>)>,
     streams: Vec<String>,
     closed_streams: VecDeque<String>,
     repeats: (u64, u32),
@@ -350,7 +356,9 @@ impl CmSession {
                 outbound: VecDeque::new(),
                 outbound_bytes: 0,
                 announce: None,
+                announce_queue: VecDeque::new(),
                 pending_terminate: None,
+                terminate_queue: VecDeque::new(),
                 streams: Vec::new(),
                 closed_streams: VecDeque::new(),
                 repeats: (0, 0),
@@ -585,7 +593,7 @@ impl CmSession {
         payload: impl Into<Bytes>,
     ) -> Result<(), Error> {
         self.enqueue(announce.stream.as_deref(), payload.into())?;
-        self.s.announce = Some(announce);
+        self.set_announce(announce);
         self.flush(now);
         Ok(())
     }
@@ -593,9 +601,39 @@ impl CmSession {
     /// Sends stream attributes learned from upstream (`from`, `authid`, `xmpp:version`) in the next response.
     pub fn announce(&mut self, now: Instant, announce: Announce) {
         if self.s.closed.is_none() {
-            self.s.announce = Some(announce);
+            self.set_announce(announce);
             self.flush(now);
         }
+    }
+
+    fn set_announce(&mut self, announce: Announce) {
+        let pending_other = self
+            .s
+            .announce
+            .as_ref()
+            .is_some_and(|a| !self.same_stream(&a.stream, &announce.stream));
+        if pending_other {
+            // Another stream's announcement waits for the one already pending; a newer one for the same
+            // stream replaces the older.
+            let queue = &mut self.s.announce_queue;
+            queue.retain(|a| a.stream != announce.stream);
+            queue.push_back(announce);
+        } else {
+            self.s.announce = Some(announce);
+        }
+    }
+
+    /// Whether two stream references name the same stream (`None`: the first one).
+    fn same_stream(&self, a: &Option<String>, b: &Option<String>) -> bool {
+        let first = self.s.streams.first();
+        a.as_ref().or(first) == b.as_ref().or(first)
+    }
+
+    /// Whether a termination for `stream` ends only that stream (several are open and it is one of them).
+    fn ends_one_stream(&self, stream: &Option<String>) -> bool {
+        stream
+            .as_ref()
+            .is_some_and(|s| self.s.streams.len() > 1 && self.s.streams.contains(s))
     }
 
     /// Ends the session (or only `stream`, when several are open) from upstream with a terminal condition,
@@ -609,7 +647,17 @@ impl CmSession {
         payloads: Vec<Bytes>,
     ) {
         if self.s.closed.is_none() {
-            self.s.pending_terminate = Some((stream.map(str::to_owned), condition, payloads));
+            let new = (stream.map(str::to_owned), condition, payloads);
+            match &self.s.pending_terminate {
+                // The whole session ends anyway.
+                Some((pending, ..)) if !self.ends_one_stream(pending) => {}
+                // Another single stream's termination is pending: this one follows it.
+                Some(_) if self.ends_one_stream(&new.0) => self.s.terminate_queue.push_back(new),
+                _ => {
+                    self.s.terminate_queue.clear();
+                    self.s.pending_terminate = Some(new);
+                }
+            }
             self.flush(now);
         }
     }
@@ -1039,16 +1087,25 @@ impl CmSession {
         }
         let mut payloads: Vec<Bytes> = Vec::new();
         if !held.pause && held.added_stream.is_none() && !held.terminate {
+            // One response speaks for one stream (XEP-0124 §16): the announced one, else the one of the first
+            // queued payload.
+            let mut speaking: Option<Option<String>> = None;
             if let Some(announce) = self.s.announce.take() {
                 body.from = announce.from;
                 body.authid = announce.authid;
                 body.xmpp_version = announce.xmpp_version;
                 if announce.stream.is_some() {
-                    body.stream = announce.stream;
+                    body.stream.clone_from(&announce.stream);
                 }
+                speaking = Some(announce.stream);
+                self.s.announce = self.s.announce_queue.pop_front();
             }
-            if let Some((first_stream, _)) = self.s.outbound.front() {
-                let stream = first_stream.clone();
+            let front_stream = self.s.outbound.front().map(|(s, _)| s.clone());
+            if let Some(stream) = front_stream
+                && speaking
+                    .as_ref()
+                    .is_none_or(|s| self.same_stream(s, &stream))
+            {
                 while payloads.len() < self.s.config.max_payloads_per_response.max(1) {
                     match self.s.outbound.front() {
                         Some((s, _)) if *s == stream => {
@@ -1061,12 +1118,25 @@ impl CmSession {
                     }
                 }
                 if self.s.streams.len() > 1 || (stream.is_some() && body.stream.is_none()) {
-                    body.stream = stream.or_else(|| self.s.streams.first().cloned());
+                    body.stream = stream.clone().or_else(|| self.s.streams.first().cloned());
                 }
+                speaking = Some(stream);
             }
+            let terminate_fits = self
+                .s
+                .pending_terminate
+                .as_ref()
+                .is_some_and(|(stream, ..)| {
+                    !self.ends_one_stream(stream)
+                        || speaking
+                            .as_ref()
+                            .is_none_or(|s| self.same_stream(s, stream))
+                });
             if self.s.outbound.is_empty()
+                && terminate_fits
                 && let Some((stream, condition, extra)) = self.s.pending_terminate.take()
             {
+                self.s.pending_terminate = self.s.terminate_queue.pop_front();
                 body.kind = Some(BodyType::Terminate);
                 body.condition = Some(condition.clone());
                 payloads.extend(extra);

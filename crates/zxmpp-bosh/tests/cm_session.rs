@@ -801,3 +801,110 @@ fn xep0124_11_empty_request_filling_the_window_is_not_overactivity_by_default() 
     );
     assert!(cm.is_closed());
 }
+
+/// A session with two streams (the first from creation, a second added) and no request held.
+fn two_stream_session(now: Instant) -> (CmSession, String, String) {
+    let mut cm = CmSession::accept(
+        now,
+        CmConfig::default(),
+        "S".into(),
+        [1; 32],
+        HttpId(0),
+        creation("").as_bytes(),
+    )
+    .unwrap();
+    let first = body(&cm.poll_transmit().unwrap()).stream.unwrap();
+    cm.handle_request(now, HttpId(1), &req(101, "to='other.example'", ""));
+    let second = body(&cm.poll_transmit().unwrap()).stream.unwrap();
+    events(&mut cm);
+    (cm, first, second)
+}
+
+fn announce_for(stream: &str, authid: &str) -> zxmpp_bosh::Announce {
+    let mut a = zxmpp_bosh::Announce::new(Some("example.com".into()), Some(authid.into()), None);
+    a.stream = Some(stream.to_owned());
+    a
+}
+
+/// XEP-0124 §16: the stream attributes of two streams announced before the client polls both reach it, each in
+/// a response naming its own stream.
+#[test]
+fn xep0124_16_announcements_of_two_streams_are_both_delivered() {
+    let now = Instant::now();
+    let (mut cm, first, second) = two_stream_session(now);
+    cm.announce(now, announce_for(&first, "id-1"));
+    cm.announce(now, announce_for(&second, "id-2"));
+    let mut seen = Vec::new();
+    for rid in 102..105 {
+        cm.handle_request(now, HttpId(rid), &req(rid, "", ""));
+        while let Some(t) = cm.poll_transmit() {
+            let b = body(&t);
+            if let Some(authid) = b.authid {
+                seen.push((authid, b.stream.unwrap()));
+            }
+        }
+    }
+    seen.sort();
+    assert_eq!(seen, [("id-1".into(), first), ("id-2".into(), second)]);
+}
+
+/// XEP-0124 §16: one response speaks for one stream: an announcement for one stream does not carry the payloads
+/// of another under its name, and a stream's terminate does not carry another stream's payloads.
+#[test]
+fn xep0124_16_a_response_never_mixes_streams() {
+    let now = Instant::now();
+    let (mut cm, first, second) = two_stream_session(now);
+    cm.announce(now, announce_for(&second, "id-2"));
+    cm.send(now, Some(&first), &b"<for-first/>"[..]).unwrap();
+    let mut got = Vec::new();
+    for rid in 102..105 {
+        cm.handle_request(now, HttpId(rid), &req(rid, "", ""));
+        while let Some(t) = cm.poll_transmit() {
+            got.push((body(&t), payloads(&t)));
+        }
+    }
+    for (b, p) in &got {
+        if b.authid.as_deref() == Some("id-2") {
+            assert_eq!(b.stream.as_deref(), Some(second.as_str()));
+            assert!(p.is_empty(), "{p:?}");
+        }
+        if p.iter().any(|p| p == "<for-first/>") {
+            assert_eq!(b.stream.as_deref(), Some(first.as_str()));
+        }
+    }
+    assert!(
+        got.iter()
+            .any(|(_, p)| p.iter().any(|p| p == "<for-first/>"))
+    );
+
+    // Payloads for the first stream, then the second stream fails: two responses.
+    let (mut cm, first, second) = two_stream_session(now);
+    cm.send(now, Some(&first), &b"<for-first/>"[..]).unwrap();
+    cm.close_upstream(
+        now,
+        Condition::RemoteConnectionFailed,
+        Some(&second),
+        vec![],
+    );
+    let mut got = Vec::new();
+    for rid in 102..105 {
+        cm.handle_request(now, HttpId(rid), &req(rid, "", ""));
+        while let Some(t) = cm.poll_transmit() {
+            got.push((body(&t), payloads(&t)));
+        }
+    }
+    let (b, p) = got
+        .iter()
+        .find(|(b, _)| b.kind == Some(BodyType::Terminate))
+        .unwrap();
+    assert_eq!((b.stream.as_deref(), p.len()), (Some(second.as_str()), 0));
+    let (b, _) = got
+        .iter()
+        .find(|(_, p)| p.iter().any(|p| p == "<for-first/>"))
+        .unwrap();
+    assert_eq!(
+        (b.stream.as_deref(), b.kind.clone()),
+        (Some(first.as_str()), None)
+    );
+    assert!(!cm.is_closed());
+}

@@ -1,13 +1,17 @@
-//! The per-session glue between a [`CmSession`] (the BOSH side) and one upstream XMPP stream, without I/O.
+//! The per-session glue between a [`CmSession`] (the BOSH side) and its upstream XMPP streams, without I/O.
 //!
-//! The driver feeds it HTTP requests, upstream XML events and the clock, and carries out the [`Action`]s it
-//! asks for: connect, write bytes, do the TLS handshake, close. The bridge does STARTTLS itself (XEP-0206 §4:
+//! A session has one upstream stream, or several when the client adds streams (XEP-0124 §16, XEP-0206): each
+//! is its own c2s connection, to the stream's own `to`/`route` through the same [`Policy`], known to the driver
+//! by a [`StreamId`]. The driver feeds the bridge HTTP requests, upstream XML events (tagged with their stream)
+//! and the clock, and carries out the [`Action`]s it asks for on the stream they name: connect, write bytes, do
+//! the TLS handshake, close. The bridge does STARTTLS itself (XEP-0206 §4:
 //! the connection manager, not the browser, secures the upstream stream), forwards the post-TLS
 //! `<stream:features/>` and every later stanza to the client, writes the client's payloads upstream, turns the
 //! client's `xmpp:restart` into a new stream header (XEP-0206 §5), and maps upstream failures to BOSH terminal
-//! conditions.
+//! conditions; a failure of one stream among several closes only that stream (XEP-0124 §16.6).
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -16,17 +20,26 @@ use zxmpp_bosh::{
 };
 use zxmpp_xml::{Event, STREAM_CLOSE, STREAMS_NS, StreamOpen};
 
-use crate::policy::{Policy, SrvLookup, Target};
+use crate::policy::{Policy, Target};
 
 const NS_TLS: &str = "urn:ietf:params:xml:ns:xmpp-tls";
 const STARTTLS: &[u8] = b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>";
 
-/// What the driver has to do for the upstream side.
+/// The driver's name for one upstream stream of a session (the first is [`StreamId::FIRST`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StreamId(pub u32);
+
+impl StreamId {
+    /// The stream opened with the session.
+    pub const FIRST: Self = Self(0);
+}
+
+/// What the driver has to do for one upstream stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Action {
-    /// Open a TCP connection to one of the target's candidates (check each resolved address with
-    /// [`Policy::address_allowed`]), then call [`Bridge::handle_connected`] or [`Bridge::handle_connect_failed`].
+    /// Open a TCP connection to the target (check each resolved address with [`Policy::address_allowed`]), then
+    /// call [`Bridge::handle_connected`] or [`Bridge::handle_connect_failed`].
     Connect(Target),
     /// Write these bytes to the upstream connection.
     Write(Bytes),
@@ -38,7 +51,7 @@ pub enum Action {
         /// The name the certificate must carry.
         server_name: String,
     },
-    /// Close the upstream connection (after writing what came before).
+    /// Close the upstream connection (after writing what came before); the stream is gone.
     Close,
 }
 
@@ -52,30 +65,45 @@ enum Phase {
     TlsRequested,
     /// Features forwarded; stanzas flow both ways.
     Open,
-    /// Upstream gone or never there.
-    Closed,
 }
 
-/// One BOSH session bridged to one upstream stream. See the [module docs](self).
+/// One upstream stream.
+#[derive(Debug)]
+struct Stream {
+    id: StreamId,
+    /// CmSession's name for it (`None` when multiple streams are off).
+    name: Option<String>,
+    phase: Phase,
+    domain: String,
+    lang: Option<String>,
+    plain_ok: bool,
+    /// The TCP connection is up.
+    connected: bool,
+    /// Client payloads waiting for the stream to open.
+    pending: Vec<Bytes>,
+    /// Stream attributes to announce with the features of this stream.
+    announce: Option<Announce>,
+    /// The client restarted this stream (XEP-0206 §5): its attributes are not announced again.
+    restarted: bool,
+}
+
+/// One BOSH session bridged to its upstream streams. See the [module docs](self).
 #[derive(Debug)]
 pub struct Bridge {
     cm: CmSession,
-    phase: Phase,
-    domain: Option<String>,
-    lang: Option<String>,
-    plain_ok: bool,
-    pending: Vec<Bytes>,
-    actions: VecDeque<Action>,
+    policy: Arc<Policy>,
+    max_streams: usize,
+    streams: Vec<Stream>,
+    next_id: u32,
+    actions: VecDeque<(StreamId, Action)>,
     termination: Option<CmTermination>,
-    upstream_open: bool,
-    announce: Option<Announce>,
-    restarted: bool,
 }
 
 impl Bridge {
     /// Accepts a session creation request (see [`CmSession::accept`]) and decides where it goes with `policy`:
-    /// the first action is [`Action::Connect`], or the session is already terminated with the condition the
-    /// policy gave (`host-unknown`, `improper-addressing`).
+    /// the first action is [`Action::Connect`] for [`StreamId::FIRST`]. A refused destination (`host-unknown`,
+    /// `improper-addressing`) is an error before any session exists. `config.multiple_streams` says whether the
+    /// client may add streams (XEP-0124 §16); `max_streams` bounds them (each is an upstream connection).
     ///
     /// # Errors
     /// As [`CmSession::accept`]: answer [`zxmpp_bosh::Error::Refused`] with its condition, anything else with
@@ -88,34 +116,27 @@ impl Bridge {
         secret: [u8; 32],
         http: HttpId,
         request: &[u8],
-        policy: &Policy,
-        srv: &dyn SrvLookup,
+        policy: Arc<Policy>,
+        max_streams: usize,
     ) -> Result<Self, zxmpp_bosh::Error> {
-        // One upstream stream per session: multiple streams (XEP-0124 §16) are not offered.
-        let mut config = config;
-        config.multiple_streams = false;
         // Refuse a destination before answering anything: no session, no sid handed out.
         let parsed = zxmpp_bosh::Body::parse(request, &config.limits)?;
         if parsed.body.sid.is_none() {
             policy
-                .target(parsed.body.to.as_deref(), parsed.body.route.as_deref(), srv)
+                .target(parsed.body.to.as_deref(), parsed.body.route.as_deref())
                 .map_err(zxmpp_bosh::Error::Refused)?;
         }
         let cm = CmSession::accept(now, config, sid, secret, http, request)?;
         let mut bridge = Self {
             cm,
-            phase: Phase::Connecting,
-            domain: None,
-            lang: None,
-            plain_ok: false,
-            pending: Vec::new(),
+            policy,
+            max_streams: max_streams.max(1),
+            streams: Vec::new(),
+            next_id: 0,
             actions: VecDeque::new(),
             termination: None,
-            upstream_open: false,
-            announce: None,
-            restarted: false,
         };
-        bridge.pump(now, Some((policy, srv)));
+        bridge.pump(now);
         Ok(bridge)
     }
 
@@ -143,91 +164,111 @@ impl Bridge {
         self.cm.is_finished(now)
     }
 
+    /// The upstream streams not closed yet.
+    pub fn streams(&self) -> impl Iterator<Item = StreamId> + '_ {
+        self.streams.iter().map(|s| s.id)
+    }
+
     /// Hands in an HTTP request for this session.
     pub fn handle_request(&mut self, now: Instant, http: HttpId, request: &[u8]) {
         self.cm.handle_request(now, http, request);
-        self.pump(now, None);
+        self.pump(now);
     }
 
     /// Runs the timers.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.cm.handle_timeout(now);
-        self.pump(now, None);
+        self.pump(now);
     }
 
-    /// The TCP connection is up; `plain_ok` says whether it may stay without TLS (policy and address).
-    pub fn handle_connected(&mut self, now: Instant, plain_ok: bool) {
-        if self.phase != Phase::Connecting {
+    /// The TCP connection of `id` is up; `plain_ok` says whether it may stay without TLS (policy and address).
+    pub fn handle_connected(&mut self, now: Instant, id: StreamId, plain_ok: bool) {
+        let Some(i) = self.index(id) else { return };
+        if self.streams[i].phase != Phase::Connecting {
             return;
         }
-        self.plain_ok = plain_ok;
-        self.upstream_open = true;
-        self.open_stream(Phase::Negotiating { secure: false });
-        self.pump(now, None);
+        self.streams[i].plain_ok = plain_ok;
+        self.streams[i].connected = true;
+        self.open_stream(i, Phase::Negotiating { secure: false });
+        self.pump(now);
     }
 
-    /// No candidate could be reached (refused, timed out, or every address was forbidden).
-    pub fn handle_connect_failed(&mut self, now: Instant) {
-        self.fail(now, Condition::RemoteConnectionFailed, Vec::new());
+    /// No candidate of `id` could be reached (refused, timed out, or every address was forbidden).
+    pub fn handle_connect_failed(&mut self, now: Instant, id: StreamId) {
+        self.fail(now, id, Condition::RemoteConnectionFailed, Vec::new());
     }
 
-    /// The TLS handshake succeeded; the XML reader has been reset.
-    pub fn handle_tls_established(&mut self, now: Instant) {
-        if self.phase == Phase::TlsRequested {
-            self.open_stream(Phase::Negotiating { secure: true });
+    /// The TLS handshake of `id` succeeded; its XML reader has been reset.
+    pub fn handle_tls_established(&mut self, now: Instant, id: StreamId) {
+        if let Some(i) = self.index(id)
+            && self.streams[i].phase == Phase::TlsRequested
+        {
+            self.open_stream(i, Phase::Negotiating { secure: true });
         }
-        self.pump(now, None);
+        self.pump(now);
     }
 
-    /// The upstream connection broke (read or write error, TLS failure, end of file).
-    pub fn handle_upstream_lost(&mut self, now: Instant) {
-        self.upstream_open = false;
-        self.fail(now, Condition::RemoteConnectionFailed, Vec::new());
+    /// The upstream connection of `id` broke (read or write error, TLS failure, end of file).
+    pub fn handle_upstream_lost(&mut self, now: Instant, id: StreamId) {
+        if let Some(i) = self.index(id) {
+            self.streams[i].connected = false;
+        }
+        self.fail(now, id, Condition::RemoteConnectionFailed, Vec::new());
     }
 
     /// Ends the session because the manager shuts down (`system-shutdown`).
     pub fn shutdown(&mut self, now: Instant) {
-        self.fail(now, Condition::SystemShutdown, Vec::new());
+        self.cm
+            .close_upstream(now, Condition::SystemShutdown, None, Vec::new());
+        self.pump(now);
     }
 
-    /// Hands in one event of the upstream XML stream.
-    pub fn handle_upstream(&mut self, now: Instant, event: &Event<'_>) {
+    /// Hands in one event of the upstream XML stream `id`.
+    pub fn handle_upstream(&mut self, now: Instant, id: StreamId, event: &Event<'_>) {
+        let Some(i) = self.index(id) else { return };
         match event {
             Event::StreamOpen(header) | Event::StreamRestart(header) => {
                 let from = header.from().map(|s| s.into_owned());
-                let id = header.id().map(|s| s.into_owned());
+                let authid = header.id().map(|s| s.into_owned());
                 let version = header.version().map(|s| s.into_owned());
                 // Announced in one response with the features of this stream (`announce_with`), never for the
                 // stream before TLS, and not after the client's restart: XEP-0206 §5 (and Prosody) answer the
                 // restart with the new features alone. Attributes and features in two responses made a client
                 // that waits for the features before it polls again (Strophe.js) hang.
-                self.announce = (!self.restarted).then(|| Announce::new(from, id, version));
+                let stream = &mut self.streams[i];
+                stream.announce = (!stream.restarted).then(|| {
+                    let mut announce = Announce::new(from, authid, version);
+                    announce.stream = stream.name.clone();
+                    announce
+                });
             }
             Event::Stanza(stanza) => {
                 let bytes = Bytes::copy_from_slice(stanza.as_bytes());
+                let phase = self.streams[i].phase;
                 if stanza.is("error", STREAMS_NS) {
-                    self.fail(now, Condition::RemoteStreamError, vec![bytes]);
+                    self.fail(now, id, Condition::RemoteStreamError, vec![bytes]);
                 } else if stanza.is("features", STREAMS_NS) {
-                    self.features(now, bytes, stanza.child("starttls", NS_TLS).is_some());
-                } else if stanza.is("proceed", NS_TLS) && self.phase == Phase::TlsRequested {
-                    if let Some(domain) = self.domain.clone() {
-                        self.actions.push_back(Action::StartTls {
-                            server_name: domain,
-                        });
-                    }
+                    self.features(now, i, bytes, stanza.child("starttls", NS_TLS).is_some());
+                } else if stanza.is("proceed", NS_TLS) && phase == Phase::TlsRequested {
+                    let server_name = self.streams[i].domain.clone();
+                    self.actions
+                        .push_back((id, Action::StartTls { server_name }));
                 } else if stanza.ns() == NS_TLS {
-                    self.fail(now, Condition::RemoteConnectionFailed, Vec::new());
-                } else if self.phase == Phase::Open && self.cm.send(now, None, bytes).is_err() {
-                    self.fail(now, Condition::UndefinedCondition, Vec::new());
+                    self.fail(now, id, Condition::RemoteConnectionFailed, Vec::new());
+                } else if phase == Phase::Open {
+                    let name = self.streams[i].name.clone();
+                    if self.cm.send(now, name.as_deref(), bytes).is_err() {
+                        self.fail(now, id, Condition::UndefinedCondition, Vec::new());
+                    }
                 }
             }
             Event::StreamClose => {
-                self.fail(now, Condition::RemoteConnectionFailed, Vec::new());
+                self.fail(now, id, Condition::RemoteConnectionFailed, Vec::new());
             }
             #[allow(unreachable_patterns)]
             _ => {}
         }
-        self.pump(now, None);
+        self.pump(now);
     }
 
     /// The next HTTP response to write.
@@ -235,8 +276,8 @@ impl Bridge {
         self.cm.poll_transmit()
     }
 
-    /// The next upstream action.
-    pub fn poll_action(&mut self) -> Option<Action> {
+    /// The next upstream action, with the stream it is for.
+    pub fn poll_action(&mut self) -> Option<(StreamId, Action)> {
         self.actions.pop_front()
     }
 
@@ -246,102 +287,188 @@ impl Bridge {
         self.cm.poll_timeout()
     }
 
-    fn features(&mut self, now: Instant, bytes: Bytes, starttls: bool) {
-        match self.phase {
+    fn index(&self, id: StreamId) -> Option<usize> {
+        self.streams.iter().position(|s| s.id == id)
+    }
+
+    fn index_by_name(&self, name: Option<&str>) -> Option<usize> {
+        match name {
+            Some(name) => self
+                .streams
+                .iter()
+                .position(|s| s.name.as_deref() == Some(name)),
+            // No name: the first stream CmSession still has open (XEP-0124 §16.4).
+            None => match self.cm.streams().first() {
+                Some(first) => self
+                    .streams
+                    .iter()
+                    .position(|s| s.name.as_deref() == Some(first)),
+                None => (!self.streams.is_empty()).then_some(0),
+            },
+        }
+    }
+
+    fn features(&mut self, now: Instant, i: usize, bytes: Bytes, starttls: bool) {
+        let id = self.streams[i].id;
+        match self.streams[i].phase {
             Phase::Negotiating { secure: false } if starttls => {
                 self.actions
-                    .push_back(Action::Write(Bytes::from_static(STARTTLS)));
-                self.phase = Phase::TlsRequested;
+                    .push_back((id, Action::Write(Bytes::from_static(STARTTLS))));
+                self.streams[i].phase = Phase::TlsRequested;
             }
-            Phase::Negotiating { secure: false } if !self.plain_ok => {
-                self.fail(now, Condition::RemoteConnectionFailed, Vec::new());
+            Phase::Negotiating { secure: false } if !self.streams[i].plain_ok => {
+                self.fail(now, id, Condition::RemoteConnectionFailed, Vec::new());
             }
             Phase::Negotiating { .. } | Phase::Open => {
                 // The stream's attributes go in the same response as its features (XEP-0206 §4).
-                let sent = match self.announce.take() {
+                let name = self.streams[i].name.clone();
+                let sent = match self.streams[i].announce.take() {
                     Some(announce) => self.cm.announce_with(now, announce, bytes),
-                    None => self.cm.send(now, None, bytes),
+                    None => self.cm.send(now, name.as_deref(), bytes),
                 };
                 if sent.is_err() {
-                    self.fail(now, Condition::UndefinedCondition, Vec::new());
+                    self.fail(now, id, Condition::UndefinedCondition, Vec::new());
                     return;
                 }
-                self.phase = Phase::Open;
-                for payload in std::mem::take(&mut self.pending) {
-                    self.actions.push_back(Action::Write(payload));
+                self.streams[i].phase = Phase::Open;
+                for payload in std::mem::take(&mut self.streams[i].pending) {
+                    self.actions.push_back((id, Action::Write(payload)));
                 }
             }
-            Phase::Connecting | Phase::TlsRequested | Phase::Closed => {}
+            Phase::Connecting | Phase::TlsRequested => {}
         }
     }
 
-    fn open_stream(&mut self, next: Phase) {
+    fn open_stream(&mut self, i: usize, next: Phase) {
+        let stream = &mut self.streams[i];
         let mut header = StreamOpen::new("jabber:client")
-            .to(self.domain.clone().unwrap_or_default())
+            .to(stream.domain.clone())
             .version("1.0");
-        if let Some(lang) = &self.lang {
+        if let Some(lang) = &stream.lang {
             header = header.lang(lang.clone());
         }
-        self.actions
-            .push_back(Action::OpenStream(Bytes::from(header.to_string())));
-        self.phase = next;
+        stream.phase = next;
+        self.actions.push_back((
+            stream.id,
+            Action::OpenStream(Bytes::from(header.to_string())),
+        ));
     }
 
-    fn fail(&mut self, now: Instant, condition: Condition, payloads: Vec<Bytes>) {
-        self.cm.close_upstream(now, condition, None, payloads);
-        self.pump(now, None);
-    }
-
-    fn close_upstream_side(&mut self) {
-        if self.phase != Phase::Closed {
-            if self.upstream_open {
-                self.actions
-                    .push_back(Action::Write(Bytes::from_static(STREAM_CLOSE.as_bytes())));
-                self.actions.push_back(Action::Close);
+    /// Stream `id` failed: it alone ends when others are open (XEP-0124 §16.6), else the session ends.
+    fn fail(&mut self, now: Instant, id: StreamId, condition: Condition, payloads: Vec<Bytes>) {
+        let name = self.index(id).and_then(|i| self.streams[i].name.clone());
+        match name {
+            Some(name) if self.cm.streams().len() > 1 && self.cm.streams().contains(&name) => {
+                self.cm
+                    .close_upstream(now, condition, Some(&name), payloads);
+                self.close_stream(id);
             }
-            self.upstream_open = false;
-            self.phase = Phase::Closed;
+            _ => self.cm.close_upstream(now, condition, None, payloads),
+        }
+        self.pump(now);
+    }
+
+    /// Closes the upstream side of one stream and forgets it.
+    fn close_stream(&mut self, id: StreamId) {
+        let Some(i) = self.index(id) else { return };
+        let stream = self.streams.remove(i);
+        if stream.connected {
+            self.actions.push_back((
+                id,
+                Action::Write(Bytes::from_static(STREAM_CLOSE.as_bytes())),
+            ));
+        }
+        self.actions.push_back((id, Action::Close));
+    }
+
+    fn stream_opened(
+        &mut self,
+        now: Instant,
+        name: Option<String>,
+        to: Option<&str>,
+        route: Option<&str>,
+        lang: Option<String>,
+    ) {
+        let target = if self.streams.len() >= self.max_streams {
+            Err(Condition::PolicyViolation)
+        } else {
+            self.policy.target(to, route)
+        };
+        match target {
+            Ok(target) => {
+                let id = StreamId(self.next_id);
+                self.next_id += 1;
+                self.streams.push(Stream {
+                    id,
+                    name,
+                    phase: Phase::Connecting,
+                    domain: target.domain.clone(),
+                    lang,
+                    plain_ok: false,
+                    connected: false,
+                    pending: Vec::new(),
+                    announce: None,
+                    restarted: false,
+                });
+                self.actions.push_back((id, Action::Connect(target)));
+            }
+            Err(condition) => {
+                // Only an added stream can be refused here (the first was checked in `accept`): it alone ends.
+                self.cm
+                    .close_upstream(now, condition, name.as_deref(), Vec::new());
+            }
         }
     }
 
-    fn pump(&mut self, now: Instant, mut routing: Option<(&Policy, &dyn SrvLookup)>) {
+    fn pump(&mut self, now: Instant) {
         while let Some(event) = self.cm.poll_event() {
             match event {
                 CmEvent::StreamOpened {
-                    to, route, lang, ..
-                } => {
-                    let Some((policy, srv)) = routing.take() else {
-                        continue;
+                    stream,
+                    to,
+                    route,
+                    lang,
+                    ..
+                } => self.stream_opened(now, stream, to.as_deref(), route.as_deref(), lang),
+                CmEvent::Payloads { stream, payloads } => {
+                    // No stream named while several are open: to all of them (XEP-0124 §16.4).
+                    let targets: Vec<usize> = if stream.is_none() && self.cm.streams().len() > 1 {
+                        (0..self.streams.len()).collect()
+                    } else {
+                        self.index_by_name(stream.as_deref()).into_iter().collect()
                     };
-                    match policy.target(to.as_deref(), route.as_deref(), srv) {
-                        Ok(target) => {
-                            self.domain = Some(target.domain.clone());
-                            self.lang = lang;
-                            self.actions.push_back(Action::Connect(target));
-                        }
-                        Err(condition) => {
-                            self.phase = Phase::Closed;
-                            self.cm.close_upstream(now, condition, None, Vec::new());
-                        }
-                    }
-                }
-                CmEvent::Payloads { payloads, .. } => {
-                    for payload in payloads {
-                        if self.phase == Phase::Open {
-                            self.actions.push_back(Action::Write(payload));
-                        } else {
-                            self.pending.push(payload);
+                    for i in targets {
+                        let id = self.streams[i].id;
+                        for payload in &payloads {
+                            if self.streams[i].phase == Phase::Open {
+                                self.actions.push_back((id, Action::Write(payload.clone())));
+                            } else {
+                                self.streams[i].pending.push(payload.clone());
+                            }
                         }
                     }
                 }
-                CmEvent::Restart { .. } if self.phase == Phase::Open => {
-                    self.restarted = true;
-                    self.announce = None;
-                    self.open_stream(Phase::Negotiating { secure: true });
+                CmEvent::Restart { stream } => {
+                    if let Some(i) = self.index_by_name(stream.as_deref())
+                        && self.streams[i].phase == Phase::Open
+                    {
+                        self.streams[i].restarted = true;
+                        self.streams[i].announce = None;
+                        self.open_stream(i, Phase::Negotiating { secure: true });
+                    }
+                }
+                CmEvent::StreamClosed { stream } => {
+                    if let Some(i) = self.index_by_name(Some(&stream)) {
+                        let id = self.streams[i].id;
+                        self.close_stream(id);
+                    }
                 }
                 CmEvent::Terminated(termination) => {
                     self.termination = Some(termination);
-                    self.close_upstream_side();
+                    let ids: Vec<StreamId> = self.streams.iter().map(|s| s.id).collect();
+                    for id in ids {
+                        self.close_stream(id);
+                    }
                 }
                 _ => {}
             }

@@ -52,6 +52,83 @@ impl Upstream {
     }
 }
 
+/// The sticky routing cookie (docs/scaling.md): set on every session creation response, so that a load
+/// balancer in front of several managers (HAProxy `cookie`, nginx `sticky`) sends the session's later requests
+/// to the node that holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct StickyCookie {
+    /// The cookie name (default `ZXMPPCM`).
+    #[serde(default = "StickyCookie::default_name")]
+    pub name: String,
+    /// This node's id, the cookie value (e.g. `node-a`).
+    pub value: String,
+    /// The cookie's `Path` (default: the BOSH `path`).
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Add `Secure; SameSite=None` (for HTTPS deployments where the page is on another origin); otherwise
+    /// `SameSite=Lax` (browsers refuse `SameSite=None` without `Secure`). Default false.
+    #[serde(default)]
+    pub secure: bool,
+}
+
+impl StickyCookie {
+    fn default_name() -> String {
+        "ZXMPPCM".to_owned()
+    }
+
+    /// A cookie `ZXMPPCM=value`.
+    #[must_use]
+    pub fn new(value: impl Into<String>) -> Self {
+        Self {
+            name: Self::default_name(),
+            value: value.into(),
+            path: None,
+            secure: false,
+        }
+    }
+
+    /// The `Set-Cookie` header value: `NAME=VALUE; Path=…; HttpOnly; SameSite=…[; Secure]`, with `bosh_path`
+    /// as the path unless one is set.
+    #[must_use]
+    pub fn header(&self, bosh_path: &str) -> String {
+        let path = self.path.as_deref().unwrap_or(bosh_path);
+        let tail = if self.secure {
+            "SameSite=None; Secure"
+        } else {
+            "SameSite=Lax"
+        };
+        format!(
+            "{}={}; Path={path}; HttpOnly; {tail}",
+            self.name, self.value
+        )
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        // RFC 6265 §4.1.1: the name is a token, the value cookie-octets, the path no control characters or `;`.
+        let token = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b))
+        };
+        let octets = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b',' | b';' | b'\\'))
+        };
+        let path_ok =
+            |s: &str| s.starts_with('/') && s.bytes().all(|b| b.is_ascii_graphic() && b != b';');
+        if !token(&self.name) || !octets(&self.value) || !self.path.as_deref().is_none_or(path_ok) {
+            return Err(Error::Config(format!(
+                "sticky_cookie: invalid name {:?}, value {:?} or path {:?}",
+                self.name, self.value, self.path
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// The whole configuration. Every field has a default ([`Config::default`]) that is safe to run on a loopback
 /// machine: listen on 127.0.0.1:5280, no upstream allowed until you list one.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -68,6 +145,12 @@ pub struct Config {
     pub allow_any_domain: bool,
     /// Honour the `route` attribute (`xmpp:host:port`) when its host:port is in `allowed_routes` (default: none).
     pub allowed_routes: Vec<String>,
+    /// Nameservers (`ip:port`, or `ip` for port 53) asked for SRV and address records instead of the system's
+    /// resolver configuration (default: none, the system's).
+    pub dns_servers: Vec<String>,
+    /// The port tried on a domain that has no `_xmpp-client._tcp` SRV records (default 5222, RFC 6120 §3.2.2;
+    /// change it only for tests).
+    pub fallback_port: u16,
     /// Allow upstream addresses found by DNS that are private, loopback, link-local or otherwise not global
     /// (default false; addresses written in `upstreams` are always allowed).
     pub allow_private: bool,
@@ -92,6 +175,13 @@ pub struct Config {
     pub polling: u32,
     /// `maxpause`, seconds (default 120; 0 disables pause).
     pub maxpause: u32,
+    /// Offer multiple streams in one session (XEP-0124 §16; default true): a client may add streams, each its
+    /// own upstream connection.
+    pub multiple_streams: bool,
+    /// Most streams (upstream connections) in one session (default 4).
+    pub max_streams: usize,
+    /// A sticky routing cookie set on session creation responses (default none).
+    pub sticky_cookie: Option<StickyCookie>,
     /// Enforce key sequencing when a client uses it (default true).
     pub check_keys: bool,
     /// End a session with `policy-violation` under XEP-0124 §11's second overactivity rule (a full window of
@@ -114,6 +204,8 @@ impl Default for Config {
             upstreams: Vec::new(),
             allow_any_domain: false,
             allowed_routes: Vec::new(),
+            dns_servers: Vec::new(),
+            fallback_port: crate::policy::XMPP_CLIENT_PORT,
             allow_private: false,
             plain_upstream: PlainUpstream::Loopback,
             upstream_ca_file: None,
@@ -125,6 +217,9 @@ impl Default for Config {
             inactivity: 60,
             polling: 2,
             maxpause: 120,
+            multiple_streams: true,
+            max_streams: 4,
+            sticky_cookie: None,
             check_keys: true,
             strict_overactivity: false,
             cors_origins: Vec::new(),
@@ -159,16 +254,45 @@ impl Config {
         {
             crate::policy::split_host_port(address)?;
         }
+        self.dns_server_addrs()?;
+        if let Some(cookie) = &self.sticky_cookie {
+            cookie.validate()?;
+        }
+        if self.fallback_port == 0 {
+            return Err(Error::Config("fallback_port must not be 0".to_owned()));
+        }
         if !self.path.starts_with('/') {
             return Err(Error::Config(format!(
                 "path {:?} must start with /",
                 self.path
             )));
         }
-        if self.max_body_bytes == 0 || self.max_sessions == 0 || self.max_sessions_per_ip == 0 {
+        if self.max_body_bytes == 0
+            || self.max_sessions == 0
+            || self.max_sessions_per_ip == 0
+            || self.max_streams == 0
+        {
             return Err(Error::Config("limits must be at least 1".to_owned()));
         }
         Ok(())
+    }
+
+    /// The configured nameservers as socket addresses (port 53 when none is given).
+    ///
+    /// # Errors
+    /// [`Error::InvalidAddress`] for an entry that is neither `ip` nor `ip:port`.
+    pub fn dns_server_addrs(&self) -> Result<Vec<SocketAddr>, Error> {
+        self.dns_servers
+            .iter()
+            .map(|s| {
+                s.parse::<SocketAddr>()
+                    .or_else(|_| {
+                        s.parse::<std::net::IpAddr>()
+                            .map(|ip| SocketAddr::new(ip, 53))
+                    })
+                    .map_err(|_| Error::InvalidAddress(s.clone()))
+            })
+            .collect()
     }
 
     /// The upstream connect timeout.

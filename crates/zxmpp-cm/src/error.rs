@@ -19,6 +19,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The DNS resolver could not be set up.
+    #[error("DNS resolver: {0}")]
+    Dns(String),
     /// The TLS settings for upstream connections could not be loaded.
     #[error("upstream TLS: {0}")]
     Tls(String),

@@ -1,12 +1,13 @@
 //! zxmpp-cm: a BOSH connection manager (XEP-0124, XEP-0206) — PunJab's role, done again.
 //!
 //! An HTTP server that accepts BOSH sessions and bridges each to an XMPP server over an ordinary c2s
-//! connection: the session's `to` domain (resolved through [`SrvLookup`], falling back to the domain on port
-//! 5222), or a `route` the operator allows. The manager does STARTTLS upstream with rustls (the Mozilla roots,
+//! connection: the session's `to` domain (its `_xmpp-client._tcp` SRV records found by [`DnsResolver`] or any
+//! [`SrvLookup`], falling back to the domain on port 5222), or a `route` the operator allows. The manager does STARTTLS upstream with rustls (the Mozilla roots,
 //! plus a CA file for test servers) and carries XEP-0206 stream restarts across.
 //!
 //! * [`Bridge`]: the sans-IO glue between zxmpp-bosh's [`zxmpp_bosh::CmSession`] and one upstream XML stream;
 //!   every protocol decision lives there and is tested without sockets.
+//! * [`dns`]: SRV ordering (RFC 2782) as a pure function, and the resolvers.
 //! * [`Policy`]: the allow-list of domains and routes and the refusal of non-global addresses found by DNS.
 //! * [`Server`]: hyper and tokio at the edges: the session table, limits, CORS, `/metrics`, graceful shutdown.
 //! * [`Config`]: the TOML configuration, with defaults that are safe on a loopback machine.
@@ -39,15 +40,18 @@
 
 pub mod bridge;
 mod config;
+pub mod dns;
 mod error;
 pub mod metrics;
 pub mod policy;
+mod recent;
 mod server;
 mod upstream;
 
-pub use bridge::{Action, Bridge};
-pub use config::{Config, PlainUpstream, Upstream};
+pub use bridge::{Action, Bridge, StreamId};
+pub use config::{Config, PlainUpstream, StickyCookie, Upstream};
+pub use dns::{DnsResolver, SrvLookup, StaticSrv};
 pub use error::Error;
 pub use metrics::Metrics;
-pub use policy::{Policy, SrvLookup, StaticSrv, Target};
+pub use policy::{Policy, Target, Via};
 pub use server::Server;

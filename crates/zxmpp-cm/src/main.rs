@@ -36,6 +36,10 @@ struct Args {
     /// Honour the `route` attribute `xmpp:HOST:PORT` for this HOST:PORT. Repeatable.
     #[arg(long, value_name = "HOST:PORT")]
     allow_route: Vec<String>,
+    /// Ask this nameserver (IP or IP:PORT) for SRV and address records instead of the system's resolver.
+    /// Repeatable.
+    #[arg(long, value_name = "IP[:PORT]")]
+    dns_server: Vec<String>,
     /// Allow upstream addresses found by DNS that are private, loopback or link-local.
     #[arg(long)]
     allow_private: bool,
@@ -49,6 +53,13 @@ struct Args {
     /// Origins allowed by CORS (`*` for any). Repeatable. Default: none (no CORS headers).
     #[arg(long, value_name = "ORIGIN")]
     cors_origin: Vec<String>,
+    /// Set a sticky routing cookie on session creation responses, for a load balancer in front of several
+    /// managers: VALUE (this node's id; cookie name ZXMPPCM) or NAME=VALUE. See docs/scaling.md.
+    #[arg(long, value_name = "[NAME=]VALUE")]
+    sticky_cookie: Option<String>,
+    /// Mark the sticky cookie `Secure; SameSite=None` (HTTPS, page on another origin).
+    #[arg(long)]
+    sticky_cookie_secure: bool,
     /// Largest request body, bytes [default: 65536].
     #[arg(long, value_name = "BYTES")]
     max_body_bytes: Option<usize>,
@@ -102,6 +113,7 @@ fn build(args: Args) -> Result<Config, String> {
     config.allow_any_domain |= args.allow_any_domain;
     config.allowed_routes.extend(args.allow_route);
     config.allow_private |= args.allow_private;
+    config.dns_servers.extend(args.dns_server);
     if let Some(p) = args.plain_upstream {
         config.plain_upstream = match p.as_str() {
             "never" => zxmpp_cm::PlainUpstream::Never,
@@ -118,6 +130,22 @@ fn build(args: Args) -> Result<Config, String> {
         config.upstream_ca_file = args.upstream_ca;
     }
     config.cors_origins.extend(args.cors_origin);
+    if let Some(cookie) = args.sticky_cookie {
+        config.sticky_cookie = Some(match cookie.split_once('=') {
+            Some((name, value)) => {
+                let mut c = zxmpp_cm::StickyCookie::new(value);
+                c.name = name.to_owned();
+                c
+            }
+            None => zxmpp_cm::StickyCookie::new(cookie),
+        });
+    }
+    if args.sticky_cookie_secure {
+        match config.sticky_cookie.as_mut() {
+            Some(c) => c.secure = true,
+            None => return Err("--sticky-cookie-secure needs --sticky-cookie".to_owned()),
+        }
+    }
     if let Some(n) = args.max_body_bytes {
         config.max_body_bytes = n;
     }

@@ -1,5 +1,5 @@
-//! Where a session may go: the allow-list of upstream domains and routes, DNS SRV targets and the check that
-//! keeps the manager from reaching private addresses (it must never become an open relay into a network).
+//! Where a session may go: the allow-list of upstream domains and routes, and the check that keeps the manager
+//! from reaching private addresses found by DNS (it must never become an open relay into a network).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -29,60 +29,39 @@ pub fn split_host_port(address: &str) -> Result<(String, u16), Error> {
     Ok((host.to_owned(), port))
 }
 
-/// DNS SRV lookups of `_xmpp-client._tcp.DOMAIN` (RFC 6120 §3.2.1): the targets in the order to try.
-///
-/// The crate ships [`StaticSrv`] (a fixed map, for tests and for operators who pin their servers); plug a DNS
-/// resolver in by implementing this trait. A domain without SRV records falls back to the domain itself on port
-/// 5222 (§3.2.2).
-pub trait SrvLookup: Send + Sync + std::fmt::Debug {
-    /// The `(host, port)` targets for `domain`, best first; empty when there are no records.
-    fn lookup(&self, domain: &str) -> Vec<(String, u16)>;
+/// How a session's upstream is found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Via {
+    /// A `host:port` the operator wrote (an `upstreams` address or an allowed `route`): private addresses are
+    /// acceptable.
+    Fixed {
+        /// Host name or IP literal.
+        host: String,
+        /// Port.
+        port: u16,
+    },
+    /// DNS (RFC 6120 §3.2): the SRV records of `_xmpp-client._tcp.DOMAIN`, else the domain on the fallback port
+    /// ([`Policy::fallback_port`], 5222); every address found must pass [`Policy::address_allowed`].
+    Dns,
 }
 
-/// A fixed table of SRV answers.
-#[derive(Debug, Clone, Default)]
-pub struct StaticSrv {
-    map: HashMap<String, Vec<(String, u16)>>,
-}
-
-impl StaticSrv {
-    /// An empty table: every domain falls back to port 5222.
-    #[must_use]
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Adds a target for `domain` (tried in insertion order).
-    #[must_use]
-    pub fn with(mut self, domain: &str, host: &str, port: u16) -> Self {
-        self.map
-            .entry(domain.to_ascii_lowercase())
-            .or_default()
-            .push((host.to_owned(), port));
-        self
-    }
-}
-
-impl SrvLookup for StaticSrv {
-    fn lookup(&self, domain: &str) -> Vec<(String, u16)> {
-        self.map
-            .get(&domain.to_ascii_lowercase())
-            .cloned()
-            .unwrap_or_default()
-    }
-}
-
-/// Where to connect for one session.
+/// Where to connect for one session (or one stream of it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Target {
     /// The XMPP domain (the stream's `to`, and the name the TLS certificate must carry).
     pub domain: String,
-    /// `(host, port)` candidates, tried in order.
-    pub candidates: Vec<(String, u16)>,
-    /// Whether the operator wrote these addresses (a fixed upstream or an allowed route): then private
-    /// addresses are acceptable.
-    pub pinned: bool,
+    /// How to find the server.
+    pub via: Via,
+}
+
+impl Target {
+    /// Whether the operator wrote the address (then private addresses are acceptable).
+    #[must_use]
+    pub fn is_pinned(&self) -> bool {
+        matches!(self.via, Via::Fixed { .. })
+    }
 }
 
 /// Decides, for a session's `to` and `route`, where it may connect.
@@ -92,6 +71,7 @@ pub struct Policy {
     allow_any_domain: bool,
     routes: Vec<(String, u16)>,
     allow_private: bool,
+    fallback_port: u16,
 }
 
 impl Policy {
@@ -117,6 +97,7 @@ impl Policy {
             allow_any_domain: config.allow_any_domain,
             routes,
             allow_private: config.allow_private,
+            fallback_port: config.fallback_port,
         }
     }
 
@@ -126,12 +107,7 @@ impl Policy {
     ///
     /// # Errors
     /// The condition to terminate the session with.
-    pub fn target(
-        &self,
-        to: Option<&str>,
-        route: Option<&str>,
-        srv: &dyn SrvLookup,
-    ) -> Result<Target, Condition> {
+    pub fn target(&self, to: Option<&str>, route: Option<&str>) -> Result<Target, Condition> {
         let domain = to
             .map(str::to_ascii_lowercase)
             .ok_or(Condition::ImproperAddressing)?;
@@ -153,32 +129,34 @@ impl Policy {
             }
             return Ok(Target {
                 domain,
-                candidates: vec![(host, port)],
-                pinned: true,
+                via: Via::Fixed { host, port },
             });
         }
-        if let Some(Some(fixed)) = listed {
+        if let Some(Some((host, port))) = listed {
             return Ok(Target {
                 domain,
-                candidates: vec![fixed.clone()],
-                pinned: true,
+                via: Via::Fixed {
+                    host: host.clone(),
+                    port: *port,
+                },
             });
-        }
-        let mut candidates = srv.lookup(&domain);
-        if candidates.is_empty() {
-            candidates.push((domain.clone(), XMPP_CLIENT_PORT));
         }
         Ok(Target {
             domain,
-            candidates,
-            pinned: false,
+            via: Via::Dns,
         })
+    }
+
+    /// The port tried on the domain itself when it has no SRV records (5222 unless configured otherwise).
+    #[must_use]
+    pub fn fallback_port(&self) -> u16 {
+        self.fallback_port
     }
 
     /// Whether a resolved address may be connected to for `target`.
     #[must_use]
     pub fn address_allowed(&self, target: &Target, ip: IpAddr) -> bool {
-        target.pinned || self.allow_private || is_global(ip)
+        target.is_pinned() || self.allow_private || is_global(ip)
     }
 }
 

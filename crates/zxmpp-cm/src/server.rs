@@ -21,19 +21,16 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_rustls::rustls::ClientConfig;
 use zxmpp_bosh::{Body, CmConfig, CmTermination, Condition, HttpId, Limits};
 use zxmpp_client::drivers::TlsRoots;
-use zxmpp_xml::{Config as XmlConfig, Status, StreamReader};
 
 use crate::bridge::{Action, Bridge};
+use crate::dns::{DnsResolver, SrvLookup, StaticSrv};
 use crate::metrics::Metrics;
-use crate::policy::{Policy, SrvLookup, StaticSrv};
-use crate::upstream::{self, Conn};
+use crate::policy::Policy;
+use crate::recent::{Answer, Recent};
+use crate::upstream::{self, Conn, LinkEvent, Links};
 use crate::{Config, Error, PlainUpstream};
 
-const READ_CHUNK: usize = 16 * 1024;
 const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
-
-type Connecting =
-    std::pin::Pin<Box<dyn Future<Output = Option<(tokio::net::TcpStream, bool)>> + Send>>;
 
 type Reply = oneshot::Sender<(u16, String, Bytes)>;
 
@@ -48,19 +45,26 @@ struct Entry {
 
 #[derive(Default)]
 struct Table {
+    /// Every session task, lingering ones (ended, still answering retransmissions) included.
     sessions: HashMap<String, Entry>,
+    /// Sessions not ended yet: what `max_sessions` limits.
+    live: usize,
     per_ip: HashMap<IpAddr, usize>,
+    /// Creation requests answered lately, for their retransmissions.
+    recent: Recent,
 }
 
 struct Shared {
     config: Config,
-    policy: Policy,
+    policy: Arc<Policy>,
     srv: Arc<dyn SrvLookup>,
     tls: Arc<ClientConfig>,
     metrics: Metrics,
     table: Mutex<Table>,
     next_http: AtomicU64,
     shutting_down: AtomicBool,
+    /// The `Set-Cookie` value of the sticky routing cookie, when configured.
+    cookie: Option<HeaderValue>,
 }
 
 /// A bound, not yet running connection manager.
@@ -78,16 +82,33 @@ impl std::fmt::Debug for Server {
 }
 
 impl Server {
-    /// Binds the listening socket of `config` (port 0 picks a free port; see [`Server::local_addr`]), with no
-    /// SRV records known (every domain resolves to itself on port 5222 unless `upstreams` pins an address).
+    /// Binds the listening socket of `config` (port 0 picks a free port; see [`Server::local_addr`]), with a
+    /// DNS resolver for SRV and address records: the configured `dns_servers`, else the system's configuration
+    /// (when that cannot be read, a warning is logged and hosts resolve through the operating system without
+    /// SRV records).
     ///
     /// # Errors
-    /// [`Error::Listen`], [`Error::Tls`], or a configuration error.
+    /// [`Error::Listen`], [`Error::Tls`], [`Error::Dns`], or a configuration error.
     pub async fn bind(config: Config) -> Result<Self, Error> {
-        Self::bind_with_srv(config, Arc::new(StaticSrv::new())).await
+        let servers = config.dns_server_addrs()?;
+        let resolver: Arc<dyn SrvLookup> = if servers.is_empty() {
+            match DnsResolver::system() {
+                Ok(resolver) => Arc::new(resolver),
+                Err(e) => {
+                    tracing::warn!(error = %e, "no DNS resolver: SRV records are not looked up");
+                    Arc::new(StaticSrv::new())
+                }
+            }
+        } else {
+            Arc::new(DnsResolver::with_servers(
+                &servers,
+                config.connect_timeout(),
+            )?)
+        };
+        Self::bind_with_srv(config, resolver).await
     }
 
-    /// As [`Server::bind`], with SRV answers from `srv`.
+    /// As [`Server::bind`], with DNS answers from `srv` (e.g. a [`StaticSrv`] table).
     ///
     /// # Errors
     /// As [`Server::bind`].
@@ -106,8 +127,19 @@ impl Server {
                 address: config.listen.to_string(),
                 source,
             })?;
+        let cookie = match config
+            .sticky_cookie
+            .as_ref()
+            .map(|c| c.header(&config.path))
+        {
+            Some(value) => Some(HeaderValue::from_str(&value).map_err(|_| {
+                Error::Config(format!("sticky_cookie: {value:?} is not a valid header"))
+            })?),
+            None => None,
+        };
         let shared = Arc::new(Shared {
-            policy: Policy::new(&config),
+            cookie,
+            policy: Arc::new(Policy::new(&config)),
             config,
             srv,
             tls,
@@ -213,6 +245,14 @@ fn cors(shared: &Shared, origin: Option<&HeaderValue>, response: &mut Response<F
         header::ACCESS_CONTROL_MAX_AGE,
         HeaderValue::from_static("86400"),
     );
+    // A browser stores the routing cookie of a cross-origin response, and sends it back, only for credentialed
+    // requests (`withCredentials`), which need this and an explicit origin (echoed above, never `*`).
+    if shared.cookie.is_some() {
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
+    }
 }
 
 async fn handle(
@@ -294,6 +334,7 @@ async fn route(shared: &Arc<Shared>, ip: IpAddr, bytes: Bytes) -> Response<Full<
     };
     let http = HttpId(shared.next_http.fetch_add(1, Ordering::Relaxed));
     let (reply_tx, reply_rx) = oneshot::channel();
+    let creation = sid.is_none();
     match sid {
         Some(sid) => {
             let sent = shared.table.lock().ok().and_then(|table| {
@@ -308,18 +349,27 @@ async fn route(shared: &Arc<Shared>, ip: IpAddr, bytes: Bytes) -> Response<Full<
             }
         }
         None => {
-            if let Err(condition) = create(shared, ip, http, &bytes, reply_tx) {
+            if let Err(condition) = create(shared, ip, http, bytes, reply_tx) {
                 shared.metrics.error(&condition.to_string());
                 return terminate(condition);
             }
         }
     }
     match reply_rx.await {
-        Ok((status, content_type, body)) => text(
-            StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
-            &content_type,
-            body,
-        ),
+        Ok((status, content_type, body)) => {
+            let mut response = text(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+                &content_type,
+                body,
+            );
+            // The node's routing cookie, for a load balancer in front (docs/scaling.md).
+            if creation && let Some(cookie) = &shared.cookie {
+                response
+                    .headers_mut()
+                    .insert(header::SET_COOKIE, cookie.clone());
+            }
+            response
+        }
         // The session ended without answering (it was dropped): as for an unknown sid.
         Err(_) => terminate(Condition::ItemNotFound),
     }
@@ -342,7 +392,7 @@ fn cm_config(config: &Config) -> CmConfig {
     cm.maxpause = (config.maxpause > 0).then_some(config.maxpause);
     cm.check_keys = config.check_keys;
     cm.strict_overactivity = config.strict_overactivity;
-    cm.multiple_streams = false;
+    cm.multiple_streams = config.multiple_streams;
     cm
 }
 
@@ -350,18 +400,33 @@ fn create(
     shared: &Arc<Shared>,
     ip: IpAddr,
     http: HttpId,
-    bytes: &[u8],
+    bytes: Bytes,
     reply: Reply,
 ) -> Result<(), Condition> {
     if shared.shutting_down.load(Ordering::SeqCst) {
         return Err(Condition::SystemShutdown);
     }
-    let (sid, secret) = random_sid()?;
-    let mut table = shared
+    let now = Instant::now();
+    let mut guard = shared
         .table
         .lock()
         .map_err(|_| Condition::InternalServerError)?;
-    if table.sessions.len() >= shared.config.max_sessions {
+    // XEP-0124 §14.3: a retransmitted creation request (the client lost the answer) gets the same answer.
+    let table = &mut *guard;
+    if let Some(answer) = table.recent.get(now, ip, &bytes)
+        && table.sessions.contains_key(&answer.sid)
+    {
+        tracing::debug!(sid = answer.sid, %ip, "retransmitted session creation request: answered again");
+        let _ = reply.send((
+            answer.status,
+            answer.content_type.clone(),
+            answer.body.clone(),
+        ));
+        return Ok(());
+    }
+    if table.live >= shared.config.max_sessions
+        || table.sessions.len() >= shared.config.max_sessions.saturating_mul(2)
+    {
         tracing::warn!(%ip, "session refused: max_sessions reached");
         return Err(Condition::PolicyViolation);
     }
@@ -370,16 +435,16 @@ fn create(
         tracing::warn!(%ip, "session refused: max_sessions_per_ip reached");
         return Err(Condition::PolicyViolation);
     }
-    let now = Instant::now();
-    let bridge = Bridge::accept(
+    let (sid, secret) = random_sid()?;
+    let mut bridge = Bridge::accept(
         now,
         cm_config(&shared.config),
         sid.clone(),
         secret,
         http,
-        bytes,
-        &shared.policy,
-        shared.srv.as_ref(),
+        &bytes,
+        Arc::clone(&shared.policy),
+        shared.config.max_streams,
     )
     .map_err(|e| match e {
         zxmpp_bosh::Error::Refused(condition) => condition,
@@ -387,12 +452,35 @@ fn create(
     })?;
     let (tx, rx) = mpsc::unbounded_channel();
     table.sessions.insert(sid.clone(), Entry { tx });
+    table.live += 1;
     *table.per_ip.entry(ip).or_default() += 1;
-    drop(table);
+    // The creation response is ready at once: send it, and remember it for a retransmission.
+    let mut reply = Some(reply);
+    while let Some(t) = bridge.poll_transmit() {
+        if t.http == http
+            && let Some(reply) = reply.take()
+        {
+            let answer = Answer {
+                sid: sid.clone(),
+                status: t.status,
+                content_type: bridge.content_type().to_owned(),
+                body: t.body,
+            };
+            let _ = reply.send((
+                answer.status,
+                answer.content_type.clone(),
+                answer.body.clone(),
+            ));
+            table.recent.insert(now, ip, bytes.clone(), answer);
+        }
+    }
+    drop(guard);
     shared.metrics.session_started();
     tracing::info!(sid, %ip, "session created");
     let mut replies = HashMap::new();
-    replies.insert(http, reply);
+    if let Some(reply) = reply {
+        replies.insert(http, reply);
+    }
     tokio::spawn(run_session(Arc::clone(shared), bridge, rx, replies, ip));
     Ok(())
 }
@@ -406,12 +494,6 @@ fn termination_label(t: Option<&CmTermination>) -> String {
     }
 }
 
-struct Upstream {
-    conn: Option<Conn>,
-    reader: StreamReader,
-    inbuf: Vec<u8>,
-}
-
 async fn run_session(
     shared: Arc<Shared>,
     mut bridge: Bridge,
@@ -421,12 +503,7 @@ async fn run_session(
 ) {
     let sid = bridge.sid().to_owned();
     let content_type = bridge.content_type().to_owned();
-    let mut up = Upstream {
-        conn: None,
-        reader: StreamReader::new(XmlConfig::default()),
-        inbuf: Vec::new(),
-    };
-    let mut connecting: Option<Connecting> = None;
+    let mut links = Links::default();
     let mut shutdown_requested = false;
     let mut ended = false;
     loop {
@@ -435,35 +512,40 @@ async fn run_session(
                 let _ = reply.send((t.status, content_type.clone(), t.body));
             }
         }
-        while let Some(action) = bridge.poll_action() {
+        while let Some((id, action)) = bridge.poll_action() {
             match action {
                 Action::Connect(target) => {
                     let shared = Arc::clone(&shared);
-                    connecting = Some(Box::pin(async move {
-                        upstream::connect(&target, &shared.policy, shared.config.connect_timeout())
-                            .await
+                    links.link(id).connecting = Some(Box::pin(async move {
+                        upstream::connect(
+                            &target,
+                            &shared.policy,
+                            shared.srv.as_ref(),
+                            shared.config.connect_timeout(),
+                        )
+                        .await
                     }));
                 }
                 Action::Write(bytes) => {
-                    if let Some(conn) = up.conn.as_mut()
+                    if let Some(conn) = links.conn(id)
                         && conn.write_all(&bytes).await.is_err()
                     {
-                        up.conn = None;
-                        bridge.handle_upstream_lost(Instant::now());
+                        links.link(id).conn = None;
+                        bridge.handle_upstream_lost(Instant::now(), id);
                     }
                 }
                 Action::OpenStream(bytes) => {
-                    up.reader = StreamReader::new(XmlConfig::default());
-                    up.inbuf.clear();
-                    if let Some(conn) = up.conn.as_mut()
+                    links.link(id).reset_reader();
+                    if let Some(conn) = links.conn(id)
                         && conn.write_all(&bytes).await.is_err()
                     {
-                        up.conn = None;
-                        bridge.handle_upstream_lost(Instant::now());
+                        links.link(id).conn = None;
+                        bridge.handle_upstream_lost(Instant::now(), id);
                     }
                 }
                 Action::StartTls { server_name } => {
-                    let upgraded = match up.conn.take() {
+                    let link = links.link(id);
+                    let upgraded = match link.conn.take() {
                         Some(conn) => {
                             conn.start_tls(
                                 Arc::clone(&shared.tls),
@@ -474,21 +556,20 @@ async fn run_session(
                         }
                         None => None,
                     };
-                    up.reader = StreamReader::new(XmlConfig::default());
-                    up.inbuf.clear();
+                    link.reset_reader();
                     match upgraded {
                         Some(conn) => {
-                            up.conn = Some(conn);
-                            bridge.handle_tls_established(Instant::now());
+                            link.conn = Some(conn);
+                            bridge.handle_tls_established(Instant::now(), id);
                         }
                         None => {
                             shared.metrics.error("upstream-tls");
-                            bridge.handle_upstream_lost(Instant::now());
+                            bridge.handle_upstream_lost(Instant::now(), id);
                         }
                     }
                 }
                 Action::Close => {
-                    if let Some(mut conn) = up.conn.take() {
+                    if let Some(mut conn) = links.remove(id).and_then(|link| link.conn) {
                         conn.shutdown().await;
                     }
                 }
@@ -508,10 +589,6 @@ async fn run_session(
         if shutdown_requested && replies.is_empty() {
             break;
         }
-        // Actions may have produced responses (a failure answered at once): loop again before waiting.
-        if bridge.poll_timeout().is_none() && bridge.is_finished(Instant::now()) {
-            break;
-        }
         if bridge.is_finished(Instant::now()) {
             break;
         }
@@ -519,23 +596,6 @@ async fn run_session(
         let sleep = async {
             match timer {
                 Some(t) => tokio::time::sleep_until(t.into()).await,
-                None => std::future::pending().await,
-            }
-        };
-        let read = async {
-            match up.conn.as_mut() {
-                Some(conn) => {
-                    if up.inbuf.capacity() - up.inbuf.len() < READ_CHUNK {
-                        up.inbuf.reserve(READ_CHUNK);
-                    }
-                    conn.read_buf(&mut up.inbuf).await
-                }
-                None => std::future::pending().await,
-            }
-        };
-        let connect = async {
-            match connecting.as_mut() {
-                Some(fut) => fut.await,
                 None => std::future::pending().await,
             }
         };
@@ -553,52 +613,50 @@ async fn run_session(
                 }
             },
             () = sleep => bridge.handle_timeout(Instant::now()),
-            read = read => match read {
-                Ok(0) | Err(_) => {
-                    up.conn = None;
-                    bridge.handle_upstream_lost(Instant::now());
+            event = links.next() => match event {
+                LinkEvent::Read(id, Ok(0) | Err(_)) => {
+                    links.link(id).conn = None;
+                    bridge.handle_upstream_lost(Instant::now(), id);
                 }
-                Ok(_) => {
-                    if !parse(&mut up, &mut bridge) {
+                LinkEvent::Read(id, Ok(_)) => {
+                    if !links.link(id).parse(id, &mut bridge) {
                         shared.metrics.error("upstream-xml");
-                        up.conn = None;
-                        bridge.handle_upstream_lost(Instant::now());
+                        links.link(id).conn = None;
+                        bridge.handle_upstream_lost(Instant::now(), id);
                     }
+                }
+                LinkEvent::Connected(id, Some((stream, loopback))) => {
+                    let plain_ok = match shared.config.plain_upstream {
+                        PlainUpstream::Always => true,
+                        PlainUpstream::Loopback => loopback,
+                        PlainUpstream::Never => false,
+                    };
+                    links.link(id).conn = Some(Conn::Plain(stream));
+                    bridge.handle_connected(Instant::now(), id, plain_ok);
+                }
+                LinkEvent::Connected(id, None) => {
+                    tracing::warn!(sid, "upstream connection failed");
+                    bridge.handle_connect_failed(Instant::now(), id);
                 }
             },
-            result = connect => {
-                connecting = None;
-                match result {
-                    Some((stream, loopback)) => {
-                        let plain_ok = match shared.config.plain_upstream {
-                            PlainUpstream::Always => true,
-                            PlainUpstream::Loopback => loopback,
-                            PlainUpstream::Never => false,
-                        };
-                        up.conn = Some(Conn::Plain(stream));
-                        bridge.handle_connected(Instant::now(), plain_ok);
-                    }
-                    None => {
-                        tracing::warn!(sid, "upstream connection failed");
-                        bridge.handle_connect_failed(Instant::now());
-                    }
-                }
-            }
         }
         if !ended && bridge.termination().is_some() {
             ended = true;
             end_of_session(&shared, &bridge, &sid, ip);
         }
     }
-    if let Some(mut conn) = up.conn.take() {
-        let _ = conn.write_all(zxmpp_xml::STREAM_CLOSE.as_bytes()).await;
-        conn.shutdown().await;
+    for (_, link) in links.drain() {
+        if let Some(mut conn) = link.conn {
+            let _ = conn.write_all(zxmpp_xml::STREAM_CLOSE.as_bytes()).await;
+            conn.shutdown().await;
+        }
     }
     if !ended {
         end_of_session(&shared, &bridge, &sid, ip);
     }
     if let Ok(mut table) = shared.table.lock() {
         table.sessions.remove(&sid);
+        table.recent.forget(&sid);
     }
 }
 
@@ -609,32 +667,14 @@ fn end_of_session(shared: &Shared, bridge: &Bridge, sid: &str, ip: IpAddr) {
         shared.metrics.error(&label);
     }
     tracing::info!(sid, reason = label, "session ended");
-    if let Ok(mut table) = shared.table.lock()
-        && let Some(n) = table.per_ip.get_mut(&ip)
-    {
-        *n = n.saturating_sub(1);
-        if *n == 0 {
-            table.per_ip.remove(&ip);
-        }
-    }
-    shared.metrics.session_ended();
-}
-
-/// Feeds every complete upstream event to the bridge; false on an XML error.
-fn parse(up: &mut Upstream, bridge: &mut Bridge) -> bool {
-    let mut ok = true;
-    loop {
-        match up.reader.next(&up.inbuf) {
-            Ok(Status::Partial) => break,
-            Ok(Status::Complete(event)) => bridge.handle_upstream(Instant::now(), &event),
-            Err(e) => {
-                tracing::warn!(error = %e, "upstream XML error");
-                ok = false;
-                break;
+    if let Ok(mut table) = shared.table.lock() {
+        table.live = table.live.saturating_sub(1);
+        if let Some(n) = table.per_ip.get_mut(&ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                table.per_ip.remove(&ip);
             }
         }
     }
-    let done = up.reader.discard();
-    up.inbuf.drain(..done.min(up.inbuf.len()));
-    ok
+    shared.metrics.session_ended();
 }

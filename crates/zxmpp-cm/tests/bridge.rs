@@ -1,11 +1,12 @@
 //! The per-session state machine against a scripted upstream server, no sockets: STARTTLS (RFC 6120 §5.4),
 //! XEP-0206 restarts, failures and their BOSH conditions (XEP-0124 §17, XEP-0206 §6).
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
 use zxmpp_bosh::{CmConfig, HttpId};
-use zxmpp_cm::{Action, Bridge, Config, Policy, StaticSrv, Upstream};
+use zxmpp_cm::{Action, Bridge, Config, Policy, StreamId, Upstream, Via};
 use zxmpp_xml::{Config as XmlConfig, Status, StreamReader};
 
 const NS: &str = "http://jabber.org/protocol/httpbind";
@@ -30,22 +31,34 @@ impl Server {
     }
 
     fn send(&mut self, bridge: &mut Bridge, now: Instant, bytes: &str) {
+        self.send_on(bridge, now, StreamId::FIRST, bytes);
+    }
+
+    fn send_on(&mut self, bridge: &mut Bridge, now: Instant, id: StreamId, bytes: &str) {
         self.buf.extend_from_slice(bytes.as_bytes());
         while let Ok(Status::Complete(event)) = self.reader.next(&self.buf) {
-            bridge.handle_upstream(now, &event);
+            bridge.handle_upstream(now, id, &event);
         }
         let done = self.reader.discard();
         self.buf.drain(..done);
     }
 }
 
-fn policy() -> Policy {
+fn policy() -> Arc<Policy> {
     let mut config = Config::default();
     config.upstreams.push(Upstream::new("example.org"));
-    Policy::new(&config)
+    config.upstreams.push(Upstream::new("other.org"));
+    Arc::new(Policy::new(&config))
 }
 
+/// The actions of the first stream (the others must have none).
 fn actions(bridge: &mut Bridge) -> Vec<Action> {
+    let all = tagged(bridge);
+    assert!(all.iter().all(|(id, _)| *id == StreamId::FIRST), "{all:?}");
+    all.into_iter().map(|(_, a)| a).collect()
+}
+
+fn tagged(bridge: &mut Bridge) -> Vec<(StreamId, Action)> {
     std::iter::from_fn(|| bridge.poll_action()).collect()
 }
 
@@ -66,8 +79,8 @@ fn create(now: Instant) -> Bridge {
         [1; 32],
         HttpId(1),
         request.as_bytes(),
-        &policy(),
-        &StaticSrv::new(),
+        policy(),
+        4,
     )
     .unwrap()
 }
@@ -103,11 +116,12 @@ fn starttls_then_sasl_then_restart() {
     let [Action::Connect(target)] = a.as_slice() else {
         panic!("{a:?}")
     };
-    assert_eq!(target.candidates, vec![("example.org".to_owned(), 5222)]);
+    assert_eq!(target.domain, "example.org");
+    assert_eq!(target.via, Via::Dns);
 
     // The client polls while the upstream negotiates: the request is held.
     request(&mut b, now, 2, 101, "", "");
-    b.handle_connected(now, false);
+    b.handle_connected(now, StreamId::FIRST, false);
     let a = actions(&mut b);
     assert!(matches!(a.as_slice(), [Action::OpenStream(_)]), "{a:?}");
     assert!(written(&a).contains("to='example.org'"), "{a:?}");
@@ -135,7 +149,7 @@ fn starttls_then_sasl_then_restart() {
             server_name: "example.org".into()
         }]
     );
-    b.handle_tls_established(now);
+    b.handle_tls_established(now, StreamId::FIRST);
     let a = actions(&mut b);
     assert!(matches!(a.as_slice(), [Action::OpenStream(_)]), "{a:?}");
 
@@ -211,7 +225,7 @@ fn no_starttls_and_plain_not_allowed_is_remote_connection_failed() {
     let mut b = create(now);
     let _ = (responses(&mut b), actions(&mut b));
     request(&mut b, now, 2, 101, "", "");
-    b.handle_connected(now, false);
+    b.handle_connected(now, StreamId::FIRST, false);
     let mut server = Server::new();
     server.send(&mut b, now, HEADER);
     server.send(&mut b, now, FEATURES_SASL);
@@ -226,7 +240,7 @@ fn plain_allowed_forwards_features() {
     let mut b = create(now);
     let _ = (responses(&mut b), actions(&mut b));
     request(&mut b, now, 2, 101, "", "");
-    b.handle_connected(now, true);
+    b.handle_connected(now, StreamId::FIRST, true);
     let mut server = Server::new();
     server.send(&mut b, now, HEADER);
     server.send(&mut b, now, FEATURES_SASL);
@@ -243,7 +257,7 @@ fn client_payloads_wait_for_the_upstream_stream() {
     let _ = (responses(&mut b), actions(&mut b));
     request(&mut b, now, 2, 101, "", "<presence xmlns='jabber:client'/>");
     assert!(actions(&mut b).is_empty());
-    b.handle_connected(now, true);
+    b.handle_connected(now, StreamId::FIRST, true);
     let _ = actions(&mut b);
     let mut server = Server::new();
     server.send(&mut b, now, HEADER);
@@ -261,7 +275,7 @@ fn stream_error_is_remote_stream_error_with_payload() {
     let mut b = create(now);
     let _ = (responses(&mut b), actions(&mut b));
     request(&mut b, now, 2, 101, "", "");
-    b.handle_connected(now, true);
+    b.handle_connected(now, StreamId::FIRST, true);
     let mut server = Server::new();
     server.send(&mut b, now, HEADER);
     server.send(
@@ -281,7 +295,7 @@ fn connect_failure_and_lost_upstream() {
     let mut b = create(now);
     let _ = (responses(&mut b), actions(&mut b));
     request(&mut b, now, 2, 101, "", "");
-    b.handle_connect_failed(now);
+    b.handle_connect_failed(now, StreamId::FIRST);
     assert!(
         responses(&mut b)
             .concat()
@@ -291,8 +305,8 @@ fn connect_failure_and_lost_upstream() {
     let mut b = create(now);
     let _ = (responses(&mut b), actions(&mut b));
     request(&mut b, now, 2, 101, "", "");
-    b.handle_connected(now, true);
-    b.handle_upstream_lost(now);
+    b.handle_connected(now, StreamId::FIRST, true);
+    b.handle_upstream_lost(now, StreamId::FIRST);
     assert!(
         responses(&mut b)
             .concat()
@@ -332,8 +346,8 @@ fn refused_destination_creates_no_session() {
             [0; 32],
             HttpId(1),
             request.as_bytes(),
-            &policy(),
-            &StaticSrv::new(),
+            policy(),
+            4,
         )
         .unwrap_err();
         assert!(
@@ -342,4 +356,254 @@ fn refused_destination_creates_no_session() {
         );
     }
     let _ = Bytes::new();
+}
+
+// XEP-0124 §16 multiple streams: each stream its own upstream connection.
+
+fn stream_of(response: &str) -> Option<String> {
+    zxmpp_bosh::Body::parse(response.as_bytes(), &zxmpp_bosh::Limits::default())
+        .unwrap()
+        .body
+        .stream
+}
+
+fn writes_on(actions: &[(StreamId, Action)], id: StreamId) -> String {
+    let mine: Vec<Action> = actions
+        .iter()
+        .filter(|(i, _)| *i == id)
+        .map(|(_, a)| a.clone())
+        .collect();
+    written(&mine)
+}
+
+/// A session whose first stream is open (plain, SASL features forwarded), plus a second stream to other.org,
+/// also open. Returns the bridge, the two stream names and the next rid.
+fn two_streams(now: Instant, max_streams: usize) -> (Bridge, String, String, u64) {
+    let creation = format!(
+        "<body xmlns='{NS}' xmlns:xmpp='urn:xmpp:xbosh' rid='100' to='example.org' wait='30' hold='1' xmpp:version='1.0' ver='1.11'/>"
+    );
+    let mut b = Bridge::accept(
+        now,
+        CmConfig::default(),
+        "sid1".into(),
+        [1; 32],
+        HttpId(1),
+        creation.as_bytes(),
+        policy(),
+        max_streams,
+    )
+    .unwrap();
+    let first =
+        stream_of(&responses(&mut b)[0]).expect("the creation response names the first stream");
+    let _ = actions(&mut b);
+    b.handle_connected(now, StreamId::FIRST, true);
+    let mut server = Server::new();
+    server.send(&mut b, now, HEADER);
+    server.send(&mut b, now, FEATURES_SASL);
+    let _ = actions(&mut b);
+    request(&mut b, now, 2, 101, "", "");
+    let _ = responses(&mut b);
+    // XEP-0124 §16.2: a request with `to` adds a stream; the answer names it.
+    request(&mut b, now, 3, 102, "to='other.org' xml:lang='de'", "");
+    let r = responses(&mut b);
+    let second = stream_of(r.last().unwrap()).unwrap();
+    assert_ne!(first, second);
+    let a = tagged(&mut b);
+    let [(id, Action::Connect(target))] = a.as_slice() else {
+        panic!("{a:?}")
+    };
+    assert_eq!(*id, StreamId(1));
+    assert_eq!(target.domain, "other.org");
+    b.handle_connected(now, StreamId(1), true);
+    let a = tagged(&mut b);
+    let header = writes_on(&a, StreamId(1));
+    assert!(
+        header.contains("to='other.org'") && header.contains("xml:lang='de'"),
+        "{header}"
+    );
+    assert_eq!(writes_on(&a, StreamId::FIRST), "");
+    let mut server2 = Server::new();
+    server2.send_on(
+        &mut b,
+        now,
+        StreamId(1),
+        &HEADER.replace("id='s1'", "id='s2'"),
+    );
+    server2.send_on(&mut b, now, StreamId(1), FEATURES_SASL);
+    // The second stream's attributes and features reach the client tagged with its name.
+    let mut got = Vec::new();
+    for rid in 103..106 {
+        request(&mut b, now, 10 + rid, rid, "", "");
+        got.extend(responses(&mut b));
+        if got.iter().any(|r| r.contains("<mechanism>")) {
+            return (b, first, second, rid + 1);
+        }
+        let _ = tagged(&mut b);
+        let authid = got.iter().find(|r| r.contains("authid='s2'"));
+        if let Some(r) = authid {
+            assert_eq!(stream_of(r).as_deref(), Some(second.as_str()), "{r}");
+        }
+    }
+    panic!("no features for the second stream: {got:?}");
+}
+
+#[test]
+fn xep0124_16_each_stream_has_its_own_upstream() {
+    let now = Instant::now();
+    let (mut b, first, second, rid) = two_streams(now, 4);
+    let _ = tagged(&mut b);
+    // A payload for the second stream goes to its upstream only.
+    request(
+        &mut b,
+        now,
+        50,
+        rid,
+        &format!("stream='{second}'"),
+        "<presence xmlns='jabber:client'/>",
+    );
+    let a = tagged(&mut b);
+    assert_eq!(
+        writes_on(&a, StreamId(1)),
+        "<presence xmlns='jabber:client'/>"
+    );
+    assert_eq!(writes_on(&a, StreamId::FIRST), "");
+    // No stream named while two are open: to both (XEP-0124 §16.4).
+    request(
+        &mut b,
+        now,
+        51,
+        rid + 1,
+        "",
+        "<presence xmlns='jabber:client' type='away'/>",
+    );
+    let a = tagged(&mut b);
+    assert!(writes_on(&a, StreamId(1)).contains("away"), "{a:?}");
+    assert!(writes_on(&a, StreamId::FIRST).contains("away"), "{a:?}");
+    let _ = responses(&mut b);
+    // Upstream output is tagged with its stream.
+    let mut s1 = Server::new();
+    s1.send_on(&mut b, now, StreamId::FIRST, HEADER);
+    let mut server2 = Server::new();
+    server2.send_on(
+        &mut b,
+        now,
+        StreamId(1),
+        &HEADER.replace("id='s1'", "id='s2'"),
+    );
+    server2.send_on(
+        &mut b,
+        now,
+        StreamId(1),
+        "<message xmlns='jabber:client' id='m2'/>",
+    );
+    request(&mut b, now, 52, rid + 2, "", "");
+    let r = responses(&mut b).concat();
+    let tagged_m2 = r
+        .split("</body>")
+        .find(|part| part.contains("id='m2'"))
+        .unwrap();
+    assert_eq!(
+        stream_of(&format!("{tagged_m2}</body>")),
+        Some(second.clone())
+    );
+    // XEP-0206 §5 restart of the second stream only.
+    request(
+        &mut b,
+        now,
+        53,
+        rid + 3,
+        &format!("stream='{second}' xmpp:restart='true'"),
+        "",
+    );
+    let a = tagged(&mut b);
+    assert!(
+        matches!(a.as_slice(), [(StreamId(1), Action::OpenStream(_))]),
+        "{a:?}"
+    );
+    // XEP-0124 §16.5: the client closes the second stream; the first goes on.
+    let _ = responses(&mut b);
+    request(
+        &mut b,
+        now,
+        54,
+        rid + 4,
+        &format!("stream='{second}' type='terminate'"),
+        "",
+    );
+    let a = tagged(&mut b);
+    assert_eq!(writes_on(&a, StreamId(1)), "</stream:stream>");
+    assert_eq!(a.last(), Some(&(StreamId(1), Action::Close)));
+    assert!(b.termination().is_none());
+    assert_eq!(b.streams().collect::<Vec<_>>(), [StreamId::FIRST]);
+    request(
+        &mut b,
+        now,
+        55,
+        rid + 5,
+        &format!("stream='{first}'"),
+        "<iq xmlns='jabber:client' id='x'/>",
+    );
+    assert_eq!(
+        writes_on(&tagged(&mut b), StreamId::FIRST),
+        "<iq xmlns='jabber:client' id='x'/>"
+    );
+}
+
+/// XEP-0124 §16.6: one upstream failing among several ends only its stream, with a terminate body naming it.
+#[test]
+fn xep0124_16_6_one_upstream_lost_closes_only_its_stream() {
+    let now = Instant::now();
+    let (mut b, _first, second, rid) = two_streams(now, 4);
+    let _ = (tagged(&mut b), responses(&mut b));
+    request(&mut b, now, 60, rid, "", "");
+    b.handle_upstream_lost(now, StreamId(1));
+    let r = responses(&mut b).concat();
+    assert!(r.contains("condition='remote-connection-failed'"), "{r}");
+    assert_eq!(stream_of(&r), Some(second));
+    assert!(b.termination().is_none());
+    let a = tagged(&mut b);
+    assert!(a.iter().all(|(id, _)| *id == StreamId(1)), "{a:?}");
+    assert_eq!(b.streams().collect::<Vec<_>>(), [StreamId::FIRST]);
+    // The session goes on over the first stream.
+    request(
+        &mut b,
+        now,
+        61,
+        rid + 1,
+        "",
+        "<iq xmlns='jabber:client' id='y'/>",
+    );
+    assert_eq!(
+        writes_on(&tagged(&mut b), StreamId::FIRST),
+        "<iq xmlns='jabber:client' id='y'/>"
+    );
+}
+
+/// Added streams go through the same policy, and their number is bounded.
+#[test]
+fn added_streams_are_checked_and_bounded() {
+    let now = Instant::now();
+    let (mut b, _first, _second, rid) = two_streams(now, 2);
+    let _ = (tagged(&mut b), responses(&mut b));
+    // Past max_streams: that stream is refused with policy-violation; no connection.
+    request(&mut b, now, 70, rid, "to='other.org'", "");
+    let r = responses(&mut b).concat();
+    request(&mut b, now, 71, rid + 1, "", "");
+    let r = r + &responses(&mut b).concat();
+    assert!(r.contains("condition='policy-violation'"), "{r}");
+    assert!(
+        tagged(&mut b)
+            .iter()
+            .all(|(_, a)| !matches!(a, Action::Connect(_)))
+    );
+    assert!(b.termination().is_none());
+    // Closing one makes room; a domain not allowed is host-unknown for that stream only.
+    let (mut b, _first, _second, rid) = two_streams(now, 4);
+    let _ = (tagged(&mut b), responses(&mut b));
+    request(&mut b, now, 72, rid, "to='elsewhere.org'", "");
+    let r = responses(&mut b).concat();
+    request(&mut b, now, 73, rid + 1, "", "");
+    let r = r + &responses(&mut b).concat();
+    assert!(r.contains("condition='host-unknown'"), "{r}");
+    assert!(b.termination().is_none());
 }

@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use zxmpp_bosh::Condition;
 use zxmpp_cm::policy::is_global;
-use zxmpp_cm::{Config, Error, PlainUpstream, Policy, StaticSrv};
+use zxmpp_cm::{Config, Error, PlainUpstream, Policy, Via};
 
 #[test]
 fn defaults_are_loopback_and_closed() {
@@ -15,7 +15,7 @@ fn defaults_are_loopback_and_closed() {
     assert!(c.cors_origins.is_empty());
     let p = Policy::new(&c);
     assert_eq!(
-        p.target(Some("example.org"), None, &StaticSrv::new()),
+        p.target(Some("example.org"), None),
         Err(Condition::HostUnknown)
     );
 }
@@ -71,44 +71,61 @@ fn policy(toml: &str) -> Policy {
 fn listed_domain_with_srv_and_fallback() {
     let p =
         policy("[[upstreams]]\ndomain = \"example.org\"\n[[upstreams]]\ndomain = \"other.org\"\n");
-    let srv = StaticSrv::new().with("example.org", "xmpp.example.org", 5223);
-    let t = p.target(Some("Example.ORG"), None, &srv).unwrap();
+    let t = p.target(Some("Example.ORG"), None).unwrap();
     assert_eq!(t.domain, "example.org");
-    assert_eq!(t.candidates, vec![("xmpp.example.org".to_owned(), 5223)]);
-    assert!(!t.pinned);
-    // RFC 6120 §3.2.2: no SRV record, the domain itself on 5222.
-    let t = p.target(Some("other.org"), None, &srv).unwrap();
-    assert_eq!(t.candidates, vec![("other.org".to_owned(), 5222)]);
+    assert_eq!(t.via, Via::Dns);
+    assert!(!t.is_pinned());
+    // RFC 6120 §3.2.2: no SRV record, the domain itself on 5222 (tests may move it).
+    assert_eq!(p.fallback_port(), 5222);
+    assert_eq!(policy("fallback_port = 15222").fallback_port(), 15222);
+}
+
+#[test]
+fn dns_servers_parse() {
+    let c = Config::from_toml("dns_servers = [\"127.0.0.1:5353\", \"::1\"]").unwrap();
+    assert_eq!(
+        c.dns_server_addrs().unwrap(),
+        vec![
+            "127.0.0.1:5353".parse().unwrap(),
+            "[::1]:53".parse().unwrap()
+        ]
+    );
+    assert!(matches!(
+        Config::from_toml("dns_servers = [\"ns.example\"]"),
+        Err(Error::InvalidAddress(_))
+    ));
+    assert!(Config::from_toml("fallback_port = 0").is_err());
 }
 
 #[test]
 fn missing_to_and_bad_domains() {
     let p = policy("allow_any_domain = true");
-    let srv = StaticSrv::new();
-    assert_eq!(
-        p.target(None, None, &srv),
-        Err(Condition::ImproperAddressing)
-    );
+    assert_eq!(p.target(None, None), Err(Condition::ImproperAddressing));
     for bad in ["127.0.0.1", "a..b", "evil.org:25", "", "a b"] {
         assert_eq!(
-            p.target(Some(bad), None, &srv),
+            p.target(Some(bad), None),
             Err(Condition::HostUnknown),
             "{bad}"
         );
     }
-    assert!(p.target(Some("any.example"), None, &srv).is_ok());
+    assert!(p.target(Some("any.example"), None).is_ok());
 }
 
 #[test]
 fn route_only_when_allowed() {
     let p =
         policy("allowed_routes = [\"10.0.0.5:5222\"]\n[[upstreams]]\ndomain = \"example.org\"\n");
-    let srv = StaticSrv::new();
     let t = p
-        .target(Some("example.org"), Some("xmpp:10.0.0.5:5222"), &srv)
+        .target(Some("example.org"), Some("xmpp:10.0.0.5:5222"))
         .unwrap();
-    assert_eq!(t.candidates, vec![("10.0.0.5".to_owned(), 5222)]);
-    assert!(t.pinned);
+    assert_eq!(
+        t.via,
+        Via::Fixed {
+            host: "10.0.0.5".into(),
+            port: 5222
+        }
+    );
+    assert!(t.is_pinned());
     for route in [
         "xmpp:10.0.0.6:5222",
         "xmpp:10.0.0.5:22",
@@ -116,7 +133,7 @@ fn route_only_when_allowed() {
         "xmpp:junk",
     ] {
         assert_eq!(
-            p.target(Some("example.org"), Some(route), &srv),
+            p.target(Some("example.org"), Some(route)),
             Err(Condition::ImproperAddressing),
             "{route}"
         );
@@ -128,9 +145,8 @@ fn private_addresses_refused_unless_pinned_or_allowed() {
     let p = policy(
         "[[upstreams]]\ndomain = \"example.org\"\n[[upstreams]]\ndomain = \"lab\"\naddress = \"192.168.1.2:5222\"\n",
     );
-    let srv = StaticSrv::new();
-    let dns = p.target(Some("example.org"), None, &srv).unwrap();
-    let pinned = p.target(Some("lab"), None, &srv).unwrap();
+    let dns = p.target(Some("example.org"), None).unwrap();
+    let pinned = p.target(Some("lab"), None).unwrap();
     let private: IpAddr = "192.168.1.2".parse().unwrap();
     let public: IpAddr = "93.184.216.34".parse().unwrap();
     assert!(!p.address_allowed(&dns, private));
