@@ -91,6 +91,7 @@ mod config;
 mod document;
 mod element;
 mod error;
+mod fast;
 mod reader;
 #[cfg(feature = "minidom")]
 mod to_minidom;

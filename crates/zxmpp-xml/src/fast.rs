@@ -1,0 +1,341 @@
+//! The reader's fast path: one tight pass over the tokens of a stanza that recognises the common,
+//! well-formed shapes and validates them as it goes.
+//!
+//! It never reports an error itself. Whatever it does not fully understand or finds wrong —
+//! comments, CDATA, a malformed tag, a bad reference, an end tag that does not match, bytes that
+//! are not UTF-8 — makes it *bail*: the reader then reads that token (and the rest of the
+//! readable region) with quick-xml and the full checks, which report the error with its kind and
+//! offset. So the fast path only has to be right about what it accepts.
+//!
+//! Start tags whose names or attributes need more than the common checks (prefixes, non-ASCII
+//! names, prefix declarations, references in `xmlns`, many attributes) are recognised here
+//! ([`StartTag::known`] is `None`) and validated by the reader's full tag check.
+
+use crate::chars::{check_reference, check_references};
+use crate::element::{KnownDecls, XML_NS};
+
+/// Byte classes for the scan: 0 ends a name, 1 continues an ASCII name, 2 starts (and
+/// continues) one, 3 is `:`, 4 is any byte of a non-ASCII character.
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if c.is_ascii_alphabetic() || c == b'_' {
+            2
+        } else if c.is_ascii_digit() || c == b'-' || c == b'.' {
+            1
+        } else if c == b':' {
+            3
+        } else if c >= 0x80 {
+            4
+        } else {
+            0
+        };
+        b += 1;
+    }
+    t
+};
+
+/// How many attribute names the fast duplicate check keeps; a tag with more goes to the full
+/// check.
+const MAX_FAST_ATTRS: usize = 16;
+
+/// What the fast scan made of the markup or text at a position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scan<T> {
+    /// The token is complete and fine (as far as this scan goes).
+    Ok(T),
+    /// The readable region ends inside the token: more bytes are needed.
+    Truncated,
+    /// Let the full reader look at this token.
+    Bail,
+}
+
+/// A start tag the fast scan recognised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StartTag {
+    /// Index just past the `>`.
+    pub(crate) end: usize,
+    /// Length of the qualified name.
+    pub(crate) name_len: usize,
+    /// Whether the tag ends with `/>`.
+    pub(crate) empty: bool,
+    /// The tag's namespace-relevant attributes when it was validated in full here; `None` when
+    /// it is well-formed in shape but needs the reader's full tag check.
+    pub(crate) known: Option<KnownDecls>,
+}
+
+/// Limits the fast scan must respect (it leaves the tags that reach them to the full check).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub(crate) max_attributes: usize,
+    pub(crate) max_namespace_declarations: usize,
+}
+
+#[inline]
+fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// Reads a name starting at `i` in `b`: returns its end and whether it is a plain ASCII NCName
+/// (no colon, no non-ASCII byte, a letter or `_` first).
+#[inline]
+fn name_at(b: &[u8], mut i: usize) -> (usize, bool) {
+    let first = b.get(i).map_or(0, |&c| CLASS[usize::from(c)]);
+    if first == 0 {
+        return (i, false);
+    }
+    let mut plain = first == 2;
+    i += 1;
+    while let Some(&c) = b.get(i) {
+        let class = CLASS[usize::from(c)];
+        if class == 0 {
+            break;
+        }
+        plain &= class < 3;
+        i += 1;
+    }
+    (i, plain)
+}
+
+/// Scans the start tag at `b[s]` (a `<` not followed by `/`, `!` or `?`); `b` ends where the
+/// readable region ends.
+pub(crate) fn start_tag(b: &[u8], s: usize, limits: Limits) -> Scan<StartTag> {
+    let (name_end, plain_name) = name_at(b, s + 1);
+    let name_len = name_end - (s + 1);
+    if name_len == 0 {
+        return if name_end >= b.len() {
+            Scan::Truncated
+        } else {
+            Scan::Bail
+        };
+    }
+    let mut full_check = !plain_name;
+    let mut known = KnownDecls::default();
+    let mut names = [(0usize, 0usize); MAX_FAST_ATTRS];
+    let mut count = 0usize;
+    let mut i = name_end;
+    loop {
+        let ws_from = i;
+        while b.get(i).is_some_and(|&c| is_ws(c)) {
+            i += 1;
+        }
+        let Some(&c) = b.get(i) else {
+            return Scan::Truncated;
+        };
+        match c {
+            b'>' => {
+                return Scan::Ok(StartTag {
+                    end: i + 1,
+                    name_len,
+                    empty: false,
+                    known: (!full_check).then_some(known),
+                });
+            }
+            b'/' => {
+                return match b.get(i + 1) {
+                    Some(b'>') => Scan::Ok(StartTag {
+                        end: i + 2,
+                        name_len,
+                        empty: true,
+                        known: (!full_check).then_some(known),
+                    }),
+                    Some(_) => Scan::Bail,
+                    None => Scan::Truncated,
+                };
+            }
+            _ if i == ws_from => return Scan::Bail,
+            _ => {}
+        }
+        // An attribute: name, `=`, quoted value.
+        let at = i;
+        let (an_end, plain) = name_at(b, at);
+        if an_end == at {
+            return Scan::Bail;
+        }
+        i = an_end;
+        while b.get(i).is_some_and(|&c| is_ws(c)) {
+            i += 1;
+        }
+        match b.get(i) {
+            Some(b'=') => i += 1,
+            Some(_) => return Scan::Bail,
+            None => return Scan::Truncated,
+        }
+        while b.get(i).is_some_and(|&c| is_ws(c)) {
+            i += 1;
+        }
+        let quote = match b.get(i) {
+            Some(&q @ (b'"' | b'\'')) => q,
+            Some(_) => return Scan::Bail,
+            None => return Scan::Truncated,
+        };
+        let v_at = i + 1;
+        let Some(v_len) = b.get(v_at..).and_then(|r| memchr::memchr(quote, r)) else {
+            return Scan::Truncated;
+        };
+        let value = &b[v_at..v_at + v_len];
+        i = v_at + v_len + 1;
+        let mut has_ref = false;
+        if let Some(k) = memchr::memchr2(b'<', b'&', value) {
+            if value[k] == b'<' || memchr::memchr(b'<', &value[k..]).is_some() {
+                return Scan::Bail;
+            }
+            if check_references(&value[k..]).is_err() {
+                return Scan::Bail;
+            }
+            has_ref = true;
+        }
+        count += 1;
+        if count > limits.max_attributes {
+            return Scan::Bail;
+        }
+        let name = &b[at..an_end];
+        if count > MAX_FAST_ATTRS {
+            full_check = true;
+        } else {
+            for &(ns, nl) in &names[..count - 1] {
+                if b.get(ns..ns + nl) == Some(name) {
+                    return Scan::Bail;
+                }
+            }
+            names[count - 1] = (at, name.len());
+        }
+        if plain {
+            if name == b"xmlns" {
+                if limits.max_namespace_declarations == 0 {
+                    return Scan::Bail;
+                }
+                if has_ref {
+                    full_check = true;
+                } else if value == XML_NS.as_bytes() || value == b"http://www.w3.org/2000/xmlns/" {
+                    return Scan::Bail;
+                }
+                known.xmlns = Some((v_at - s, v_len));
+            }
+        } else if name == b"xml:lang" {
+            known.lang = Some((v_at - s, v_len));
+        } else {
+            full_check = true;
+        }
+    }
+}
+
+/// Scans character data inside a stanza from `b[s]` (not a `<`) to the next `<` or the end of
+/// `b`; returns its end when every reference in it is allowed.
+pub(crate) fn text(b: &[u8], s: usize) -> Scan<usize> {
+    let rest = b.get(s..).unwrap_or_default();
+    let mut from = 0;
+    loop {
+        match memchr::memchr2(b'<', b'&', rest.get(from..).unwrap_or_default()) {
+            None => return Scan::Ok(b.len()),
+            Some(k) => {
+                let at = from + k;
+                if rest[at] == b'<' {
+                    return Scan::Ok(s + at);
+                }
+                // A reference: up to `;`, which must come before any `<`.
+                let name_from = at + 1;
+                let Some(len) = rest
+                    .get(name_from..)
+                    .and_then(|r| memchr::memchr2(b';', b'<', r))
+                else {
+                    return Scan::Bail;
+                };
+                if rest[name_from + len] != b';'
+                    || check_reference(&rest[name_from..name_from + len]).is_err()
+                {
+                    return Scan::Bail;
+                }
+                from = name_from + len + 1;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: Limits = Limits {
+        max_attributes: 100,
+        max_namespace_declarations: 100,
+    };
+
+    fn tag(s: &str) -> Scan<StartTag> {
+        start_tag(s.as_bytes(), 0, LIMITS)
+    }
+
+    #[test]
+    fn plain_tags_are_validated_here() {
+        let Scan::Ok(t) = tag("<message xmlns='jabber:client' to=\"a&amp;b\" xml:lang='en'/>")
+        else {
+            panic!("not recognised");
+        };
+        assert_eq!((t.name_len, t.empty), (7, true));
+        let k = t.known.unwrap();
+        assert_eq!(k.xmlns, Some((16, 13)));
+        assert_eq!(k.lang, Some((54, 2)));
+        assert!(matches!(
+            tag("<a>"),
+            Scan::Ok(StartTag {
+                end: 3,
+                known: Some(_),
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn unusual_tags_go_to_the_full_check() {
+        for s in [
+            "<p:a>",
+            "<é>",
+            "<a xmlns:p='u'>",
+            "<a p:x='1'>",
+            "<a xmlns='&#x41;'>",
+        ] {
+            assert!(
+                matches!(tag(s), Scan::Ok(StartTag { known: None, .. })),
+                "{s}"
+            );
+        }
+    }
+
+    #[test]
+    fn errors_and_oddities_bail() {
+        for s in [
+            "<a b='1'c='2'>",
+            "<a b=1>",
+            "<a b>",
+            "<a b='<'>",
+            "<a b='&nbsp;'>",
+            "<a b='1' b='2'>",
+            "<a xmlns='http://www.w3.org/XML/1998/namespace'>",
+            "<a$>",
+            "<a/ >",
+            "< a>",
+        ] {
+            assert_eq!(tag(s), Scan::Bail, "{s}");
+        }
+    }
+
+    #[test]
+    fn cut_tags_are_truncated() {
+        for s in [
+            "<", "<a", "<a ", "<a b", "<a b=", "<a b='1", "<a b='1'", "<a/",
+        ] {
+            assert_eq!(tag(s), Scan::Truncated, "{s}");
+        }
+    }
+
+    #[test]
+    fn text_references() {
+        assert_eq!(text(b"a &amp; b<c", 0), Scan::Ok(9));
+        assert_eq!(text(b"abc", 0), Scan::Ok(3));
+        assert_eq!(text(b"a &nbsp; b<", 0), Scan::Bail);
+        assert_eq!(text(b"a & b<", 0), Scan::Bail);
+        assert_eq!(text(b"a &amp<", 0), Scan::Bail);
+    }
+}
