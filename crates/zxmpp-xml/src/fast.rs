@@ -14,21 +14,19 @@
 use crate::chars::{check_reference, check_references};
 use crate::element::{KnownDecls, XML_NS};
 
-/// Byte classes for the scan: 0 ends a name, 1 continues an ASCII name, 2 starts (and
-/// continues) one, 3 is `:`, 4 is any byte of a non-ASCII character.
+/// Byte classes for names, as bits: [`NAME`] continues a name, [`START`] may start one,
+/// [`ODD`] needs the full check (`:`, any byte of a non-ASCII character); 0 ends a name.
 const CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut b = 0;
     while b < 256 {
         let c = b as u8;
         t[b] = if c.is_ascii_alphabetic() || c == b'_' {
-            2
+            NAME | START
         } else if c.is_ascii_digit() || c == b'-' || c == b'.' {
-            1
-        } else if c == b':' {
-            3
-        } else if c >= 0x80 {
-            4
+            NAME
+        } else if c == b':' || c >= 0x80 {
+            NAME | ODD
         } else {
             0
         };
@@ -36,6 +34,9 @@ const CLASS: [u8; 256] = {
     }
     t
 };
+const NAME: u8 = 1;
+const START: u8 = 2;
+const ODD: u8 = 4;
 
 /// How many attribute names the fast duplicate check keeps; a tag with more goes to the full
 /// check.
@@ -81,22 +82,56 @@ fn is_ws(b: u8) -> bool {
 /// Reads a name starting at `i` in `b`: returns its end and whether it is a plain ASCII NCName
 /// (no colon, no non-ASCII byte, a letter or `_` first).
 #[inline]
-fn name_at(b: &[u8], mut i: usize) -> (usize, bool) {
-    let first = b.get(i).map_or(0, |&c| CLASS[usize::from(c)]);
-    if first == 0 {
+fn name_at(b: &[u8], i: usize) -> (usize, bool) {
+    let rest = b.get(i..).unwrap_or_default();
+    let Some(&first) = rest.first() else {
+        return (i, false);
+    };
+    let mut seen = CLASS[usize::from(first)];
+    if seen == 0 {
         return (i, false);
     }
-    let mut plain = first == 2;
-    i += 1;
-    while let Some(&c) = b.get(i) {
-        let class = CLASS[usize::from(c)];
-        if class == 0 {
+    let len = rest
+        .iter()
+        .skip(1)
+        .position(|&c| {
+            let class = CLASS[usize::from(c)];
+            seen |= class;
+            class == 0
+        })
+        .map_or(rest.len(), |k| k + 1);
+    (
+        i + len,
+        CLASS[usize::from(first)] & START != 0 && seen & ODD == 0,
+    )
+}
+
+/// Finds the first `quote`, `<` or `&` in `b` from `from`, eight bytes at a time (values are
+/// too short for memchr's set-up to pay).
+#[inline]
+fn value_stop(b: &[u8], from: usize, quote: u8) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
+    let mut j = from;
+    while let Some(chunk) = b.get(j..j + 8) {
+        let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
             break;
+        };
+        let w = u64::from_le_bytes(bytes);
+        let hits = zero(w ^ (LO * u64::from(quote)))
+            | zero(w ^ (LO * u64::from(b'<')))
+            | zero(w ^ (LO * u64::from(b'&')));
+        if hits != 0 {
+            // The lowest flagged byte is a true hit (false positives only sit above one).
+            return Some(j + (hits.trailing_zeros() / 8) as usize);
         }
-        plain &= class < 3;
-        i += 1;
+        j += 8;
     }
-    (i, plain)
+    b.get(j..)?
+        .iter()
+        .position(|&c| c == quote || c == b'<' || c == b'&')
+        .map(|k| j + k)
 }
 
 /// Scans the start tag at `b[s]` (a `<` not followed by `/`, `!` or `?`); `b` ends where the
@@ -171,21 +206,34 @@ pub(crate) fn start_tag(b: &[u8], s: usize, limits: Limits) -> Scan<StartTag> {
             Some(_) => return Scan::Bail,
             None => return Scan::Truncated,
         };
+        // The value, to the closing quote.
         let v_at = i + 1;
-        let Some(v_len) = b.get(v_at..).and_then(|r| memchr::memchr(quote, r)) else {
-            return Scan::Truncated;
-        };
-        let value = &b[v_at..v_at + v_len];
-        i = v_at + v_len + 1;
-        let mut has_ref = false;
-        if let Some(k) = memchr::memchr2(b'<', b'&', value) {
-            if value[k] == b'<' || memchr::memchr(b'<', &value[k..]).is_some() {
-                return Scan::Bail;
+        let mut j = v_at;
+        let mut amp = None;
+        loop {
+            let Some(k) = value_stop(b, j, quote) else {
+                return Scan::Truncated;
+            };
+            match b.get(k) {
+                Some(b'<') => return Scan::Bail,
+                Some(b'&') => {
+                    amp.get_or_insert(k);
+                    j = k + 1;
+                }
+                _ => {
+                    j = k;
+                    break;
+                }
             }
-            if check_references(&value[k..]).is_err() {
-                return Scan::Bail;
-            }
-            has_ref = true;
+        }
+        let v_len = j - v_at;
+        let value = &b[v_at..j];
+        i = j + 1;
+        let has_ref = amp.is_some();
+        if let Some(k) = amp
+            && check_references(&b[k..j]).is_err()
+        {
+            return Scan::Bail;
         }
         count += 1;
         if count > limits.max_attributes {
@@ -327,6 +375,25 @@ mod tests {
             "<", "<a", "<a ", "<a b", "<a b=", "<a b='1", "<a b='1'", "<a/",
         ] {
             assert_eq!(tag(s), Scan::Truncated, "{s}");
+        }
+    }
+
+    #[test]
+    fn value_stops_agree_with_a_byte_loop() {
+        for len in 0..40 {
+            for pos in 0..len {
+                for stop in [b'\'', b'"', b'<', b'&', 0x80, 0x00, b'a'] {
+                    let mut v = vec![b'x'; len];
+                    v[pos] = stop;
+                    for from in 0..=pos {
+                        let want = v[from..]
+                            .iter()
+                            .position(|&c| c == b'\'' || c == b'<' || c == b'&')
+                            .map(|k| from + k);
+                        assert_eq!(value_stop(&v, from, b'\''), want, "{v:?} {from}");
+                    }
+                }
+            }
         }
     }
 
