@@ -397,6 +397,139 @@ mod tests {
         }
     }
 
+    /// Everything a reader makes of `input` read in pieces ending at `splits`: the events (kind,
+    /// offset, bytes, name, namespace) and the error.
+    fn read_all(
+        mut reader: crate::StreamReader,
+        input: &[u8],
+        splits: &[usize],
+    ) -> (Vec<String>, Option<crate::Error>) {
+        use crate::{Event, Status};
+        let mut out = Vec::new();
+        let mut buf = Vec::new();
+        let mut bounds: Vec<usize> = splits.iter().map(|&s| s % (input.len() + 1)).collect();
+        bounds.push(input.len());
+        bounds.sort_unstable();
+        let mut last = 0;
+        for b in bounds {
+            buf.extend_from_slice(&input[last..b]);
+            last = b;
+            loop {
+                match reader.next(&buf) {
+                    Ok(Status::Partial) => break,
+                    Ok(Status::Complete(ev)) => out.push(match ev {
+                        Event::StreamOpen(h) => format!("open {:?}", h.element()),
+                        Event::StreamRestart(h) => format!("restart {:?}", h.element()),
+                        Event::Stanza(el) => {
+                            format!("stanza {} {:?} {:?}", el.offset(), el.as_bytes(), el)
+                        }
+                        Event::StreamClose => "close".to_owned(),
+                    }),
+                    Err(e) => return (out, Some(e)),
+                }
+            }
+            let n = reader.discard();
+            buf.drain(..n);
+        }
+        (out, None)
+    }
+
+    /// Pieces of streams, good and bad, for the differential test.
+    const PIECES: &[&str] = &[
+        "<message xmlns='jabber:client' to='juliet@example.com' id='a1' type='chat'>",
+        "</message>",
+        "<body>",
+        "</body>",
+        "<a>",
+        "</a>",
+        "<a/>",
+        "<b x='1' y=\"&amp;&#x263A;\"/>",
+        "<c xml:lang='en' z = 'v'>",
+        "</c>",
+        "<p:d xmlns:p='urn:p'>",
+        "</p:d>",
+        "<p:e/>",
+        "<e p:x='1'/>",
+        "<é/>",
+        "<f xmlns='urn:f' xmlns=''/>",
+        "<g xmlns='http://www.w3.org/XML/1998/namespace'/>",
+        "<h a='1' a='2'/>",
+        "<i a='1'b='2'/>",
+        "<j a=1/>",
+        "<k a='<'/>",
+        "<l a='&nbsp;'/>",
+        "<1m/>",
+        "<n$/>",
+        "<o/ >",
+        "< q/>",
+        "<r\ta\n=\r'x'\t/>",
+        "text",
+        " ",
+        "\n",
+        "&lt;",
+        "&#10;",
+        "&bad;",
+        "& ",
+        "&amp",
+        "]]>",
+        "<!-- c -->",
+        "<![CDATA[x<y]]>",
+        "<?pi x?>",
+        "<!DOCTYPE x>",
+        "\u{1}",
+        "\u{FFFE}",
+        "\u{FEFF}",
+        "é日😀",
+        "</stream:stream>",
+        "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>",
+        "<s a='1' b='2' c='3' d='4' e='5' f='6' g='7' h='8' i='9' j='10' k='11' l='12' m='13' n='14' o='15' p='16' q='17'/>",
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// The fast path changes nothing but speed: with and without it, every stream (good or
+        /// bad) gives the same events and the same error at the same offset, however chunked.
+        #[test]
+        fn fast_path_agrees_with_full_reader(
+            picks in proptest::collection::vec(0..PIECES.len(), 0..24),
+            raw in proptest::collection::vec((0usize..200, proptest::prelude::any::<u8>()), 0..2),
+            splits in proptest::collection::vec(0usize..4000, 0..6),
+            fragments in proptest::prelude::any::<bool>(),
+        ) {
+            let mut input = if fragments {
+                Vec::new()
+            } else {
+                b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
+    xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>"
+                    .to_vec()
+            };
+            let body_from = input.len();
+            let mut depth = 0usize;
+            for &p in &picks {
+                input.extend_from_slice(PIECES[p].as_bytes());
+                depth += 1;
+            }
+            // Close what is likely open so that many inputs are good up to the end.
+            input.extend_from_slice(&b"</message>".repeat(depth.min(1)));
+            for (at, byte) in raw {
+                let at = body_from + at % (input.len() - body_from + 1);
+                input.insert(at, byte);
+            }
+            let config = crate::Config::default().max_attributes(12);
+            let make = || {
+                if fragments {
+                    crate::StreamReader::fragments(config)
+                } else {
+                    crate::StreamReader::new(config)
+                }
+            };
+            let fast = read_all(make(), &input, &splits);
+            let full = read_all(make().without_fast_path(), &input, &splits);
+            proptest::prop_assert_eq!(fast, full, "{:?}", String::from_utf8_lossy(&input));
+        }
+    }
+
     #[test]
     fn text_references() {
         assert_eq!(text(b"a &amp; b<c", 0), Scan::Ok(9));

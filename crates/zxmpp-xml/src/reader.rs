@@ -273,6 +273,8 @@ pub struct StreamReader {
     queue: std::collections::VecDeque<Result<Found>>,
     /// End of the last delivered item.
     delivered: usize,
+    /// Whether the fast path may run (tests turn it off to compare both paths).
+    fast_path: bool,
 }
 
 impl StreamReader {
@@ -309,7 +311,15 @@ impl StreamReader {
             seen_names: Vec::new(),
             queue: std::collections::VecDeque::new(),
             delivered: 0,
+            fast_path: true,
         }
+    }
+
+    /// The same reader reading everything with quick-xml and the full checks.
+    #[cfg(test)]
+    pub(crate) fn without_fast_path(mut self) -> Self {
+        self.fast_path = false;
+        self
     }
 
     /// The reader's limits.
@@ -545,7 +555,7 @@ impl StreamReader {
                 self.pos += BOM.len();
                 continue;
             }
-            if fast && matches!(self.state, State::Stream | State::Stanza) {
+            if fast && self.fast_path && matches!(self.state, State::Stream | State::Stanza) {
                 match self.fast_scan(buf)? {
                     FastEnd::Return => return Ok(()),
                     FastEnd::Region => {
