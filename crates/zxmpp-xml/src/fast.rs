@@ -40,7 +40,7 @@ const ODD: u8 = 4;
 
 /// How many attribute names the fast duplicate check keeps; a tag with more goes to the full
 /// check.
-const MAX_FAST_ATTRS: usize = 16;
+const MAX_FAST_ATTRS: usize = 8;
 
 /// What the fast scan made of the markup or text at a position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -283,11 +283,12 @@ pub(crate) fn text(b: &[u8], s: usize) -> Scan<usize> {
                 if rest[at] == b'<' {
                     return Scan::Ok(s + at);
                 }
-                // A reference: up to `;`, which must come before any `<`.
+                // A reference: up to `;`, which must come before any `<`. Allowed names are
+                // short (ten bytes at most), so look at a few bytes only.
                 let name_from = at + 1;
                 let Some(len) = rest
                     .get(name_from..)
-                    .and_then(|r| memchr::memchr2(b';', b'<', r))
+                    .and_then(|r| r.iter().take(11).position(|&c| c == b';' || c == b'<'))
                 else {
                     return Scan::Bail;
                 };

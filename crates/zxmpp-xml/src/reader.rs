@@ -845,6 +845,9 @@ impl StreamReader {
     /// header's bindings (a restart) — checked before the tag's own declarations are looked at.
     fn is_stream_header(&self, buf: &[u8], s: usize, e: usize, name_len: usize) -> bool {
         let qname = buf.get(s + 1..s + 1 + name_len).unwrap_or_default();
+        if !qname.ends_with(b"stream") {
+            return false;
+        }
         match split_qname(qname) {
             Ok((Some(p), b"stream")) => {
                 let own = self
