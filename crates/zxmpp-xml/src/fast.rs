@@ -8,7 +8,7 @@
 //! offset. So the fast path only has to be right about what it accepts.
 //!
 //! Start tags whose names or attributes need more than the common checks (prefixes, non-ASCII
-//! names, prefix declarations, references in `xmlns`, many attributes) are recognised here
+//! names, prefix declarations, references in `xmlns`, attribute names that may repeat) are recognised here
 //! ([`StartTag::known`] is `None`) and validated by the reader's full tag check.
 
 use crate::chars::{check_reference, check_references};
@@ -37,10 +37,6 @@ const CLASS: [u8; 256] = {
 const NAME: u8 = 1;
 const START: u8 = 2;
 const ODD: u8 = 4;
-
-/// How many attribute names the fast duplicate check keeps; a tag with more goes to the full
-/// check.
-const MAX_FAST_ATTRS: usize = 8;
 
 /// What the fast scan made of the markup or text at a position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,7 +144,7 @@ pub(crate) fn start_tag(b: &[u8], s: usize, limits: Limits) -> Scan<StartTag> {
     }
     let mut full_check = !plain_name;
     let mut known = KnownDecls::default();
-    let mut names = [(0usize, 0usize); MAX_FAST_ATTRS];
+    let mut seen = 0u64;
     let mut count = 0usize;
     let mut i = name_end;
     loop {
@@ -240,16 +236,16 @@ pub(crate) fn start_tag(b: &[u8], s: usize, limits: Limits) -> Scan<StartTag> {
             return Scan::Bail;
         }
         let name = &b[at..an_end];
-        if count > MAX_FAST_ATTRS {
+        // Duplicates: a 64-bit filter on first byte, last byte and length (weights chosen so
+        // that the attributes XMPP puts together, `to`/`from`, `jid`/`node`/`name`, BOSH's,
+        // fall on different bits). Two names that share a bit may be the same: the full check
+        // then decides (it is exact, and rarely needed).
+        let last = name.last().map_or(0, |&c| usize::from(c));
+        let bit = 1u64 << ((usize::from(name[0]) + 11 * last + 33 * name.len()) % 64);
+        if seen & bit != 0 {
             full_check = true;
-        } else {
-            for &(ns, nl) in &names[..count - 1] {
-                if b.get(ns..ns + nl) == Some(name) {
-                    return Scan::Bail;
-                }
-            }
-            names[count - 1] = (at, name.len());
         }
+        seen |= bit;
         if plain {
             if name == b"xmlns" {
                 if limits.max_namespace_declarations == 0 {
@@ -344,6 +340,8 @@ mod tests {
             "<a xmlns:p='u'>",
             "<a p:x='1'>",
             "<a xmlns='&#x41;'>",
+            "<a b='1' b='2'>",
+            "<a aab='1' abb='2'>",
         ] {
             assert!(
                 matches!(tag(s), Scan::Ok(StartTag { known: None, .. })),
@@ -360,7 +358,6 @@ mod tests {
             "<a b>",
             "<a b='<'>",
             "<a b='&nbsp;'>",
-            "<a b='1' b='2'>",
             "<a xmlns='http://www.w3.org/XML/1998/namespace'>",
             "<a$>",
             "<a/ >",
