@@ -266,16 +266,37 @@ pub(crate) fn start_tag(b: &[u8], s: usize, limits: Limits) -> Scan<StartTag> {
     }
 }
 
+/// Finds the first `<` or `&` in `b` from `from`: the first 32 bytes eight at a time (the text
+/// between two references is often short), then memchr.
+#[inline]
+fn text_stop(b: &[u8], from: usize) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
+    let mut j = from;
+    for _ in 0..4 {
+        let Some(Ok(bytes)) = b.get(j..j + 8).map(<[u8; 8]>::try_from) else {
+            break;
+        };
+        let w = u64::from_le_bytes(bytes);
+        let hits = zero(w ^ (LO * u64::from(b'<'))) | zero(w ^ (LO * u64::from(b'&')));
+        if hits != 0 {
+            return Some(j + (hits.trailing_zeros() / 8) as usize);
+        }
+        j += 8;
+    }
+    memchr::memchr2(b'<', b'&', b.get(j..)?).map(|k| j + k)
+}
+
 /// Scans character data inside a stanza from `b[s]` (not a `<`) to the next `<` or the end of
 /// `b`; returns its end when every reference in it is allowed.
 pub(crate) fn text(b: &[u8], s: usize) -> Scan<usize> {
     let rest = b.get(s..).unwrap_or_default();
     let mut from = 0;
     loop {
-        match memchr::memchr2(b'<', b'&', rest.get(from..).unwrap_or_default()) {
+        match text_stop(rest, from) {
             None => return Scan::Ok(b.len()),
-            Some(k) => {
-                let at = from + k;
+            Some(at) => {
                 if rest[at] == b'<' {
                     return Scan::Ok(s + at);
                 }
@@ -547,6 +568,22 @@ mod tests {
             let fast = read_all(make(), &input, &splits);
             let full = read_all(make().without_fast_path(), &input, &splits);
             proptest::prop_assert_eq!(fast, full, "{:?}", String::from_utf8_lossy(&input));
+        }
+    }
+
+    #[test]
+    fn text_stops_agree_with_memchr() {
+        for len in 0..80 {
+            for pos in 0..len {
+                for stop in [b'<', b'&', b'>', 0x80, b'a'] {
+                    let mut v = vec![b'x'; len];
+                    v[pos] = stop;
+                    for from in 0..=pos {
+                        let want = memchr::memchr2(b'<', b'&', &v[from..]).map(|k| from + k);
+                        assert_eq!(text_stop(&v, from), want, "{v:?} {from}");
+                    }
+                }
+            }
         }
     }
 
