@@ -3,7 +3,7 @@
 //! where RATIO is zxmpp-xml's throughput divided by the peer's.
 //!
 //! ```sh
-//! cargo run --release -p zxmpp-benches --bin xml-compare [-- --runs N --mb SIZE]
+//! cargo run --release -p zxmpp-benches --bin xml-compare [-- --runs N --mb SIZE --peer P --corpus C]
 //! ```
 
 use std::time::{Duration, Instant};
@@ -38,10 +38,20 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .cloned();
     let mb = arg("--mb", 10);
-    let corpora: [(&str, Corpus); 2] = [
-        ("mixed", mixed(mb * 1_000_000)),
-        ("small", small(mb * 1_000_000)),
-    ];
+    // `--corpus NAME` reads one corpus only (for profilers).
+    let corpus_only = args
+        .iter()
+        .position(|a| a == "--corpus")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    let corpora: Vec<(&str, Corpus)> = [
+        ("mixed", mixed as fn(usize) -> Corpus),
+        ("small", small as fn(usize) -> Corpus),
+    ]
+    .into_iter()
+    .filter(|(name, _)| corpus_only.as_deref().is_none_or(|c| c == *name))
+    .map(|(name, make)| (name, make(mb * 1_000_000)))
+    .collect();
     println!(
         "# {runs} runs each, best taken; zxmpp-xml fed in 4 KiB chunks, peers given the whole buffer"
     );

@@ -133,8 +133,16 @@ impl<'a> Element<'a> {
         };
         let scan = match known {
             Some(k) if !k.prefixed => {
-                if let Some(v) = k.xmlns {
-                    scope.default_ns = value(v);
+                if let Some((at, len)) = k.xmlns {
+                    // Most stanzas restate the stream's namespace: keep the borrowed one then.
+                    let raw = src.get(start + at..start + at + len).unwrap_or_default();
+                    let same = raw == scope.default_ns.as_bytes()
+                        && !raw
+                            .iter()
+                            .any(|&b| matches!(b, b'&' | b'\t' | b'\n' | b'\r'));
+                    if !same {
+                        scope.default_ns = value((at, len));
+                    }
                 }
                 if let Some(v) = k.lang {
                     scope.lang = Some(value(v));

@@ -1,5 +1,7 @@
 //! A zero-copy, incremental XML stream reader for XMPP (RFC 6120 §4 streams, restricted XML of
-//! §11), on top of [quick-xml](https://docs.rs/quick-xml).
+//! §11): a validating fast path of its own for the tokens streams are made of, and
+//! [quick-xml](https://docs.rs/quick-xml) for the stream header, everything unusual and every
+//! error.
 //!
 //! * [`StreamReader`] frames a stream into its header, complete top-level stanzas, restarts and
 //!   the close, from chunks of any size. Running out of bytes is [`Status::Partial`], never an
@@ -91,6 +93,7 @@ mod config;
 mod document;
 mod element;
 mod error;
+mod fast;
 mod reader;
 #[cfg(feature = "minidom")]
 mod to_minidom;

@@ -10,6 +10,7 @@ use crate::chars::{check_attr_value, check_references, find_invalid_char, split_
 use crate::config::Config;
 use crate::element::{Binding, Element, KnownDecls, Scope, XML_NS, as_str};
 use crate::error::{Error, ErrorKind, Result};
+use crate::fast;
 
 /// The namespace of the stream header and of `stream:features`, `stream:error` (RFC 6120 §4.8.1).
 pub const STREAMS_NS: &str = "http://etherx.jabber.org/streams";
@@ -217,6 +218,16 @@ enum Step {
     Yield,
 }
 
+/// How the fast path stopped.
+enum FastEnd {
+    /// The scan is over for this call (an item that must be delivered first, or a full queue).
+    Return,
+    /// The readable region is used up, or ends inside a token.
+    Region,
+    /// The token at `pos` needs the full reader.
+    Bail,
+}
+
 /// How many items one scan may queue: bounds the queue whatever the caller appends at once.
 const BATCH: usize = 32;
 
@@ -262,6 +273,8 @@ pub struct StreamReader {
     queue: std::collections::VecDeque<Result<Found>>,
     /// End of the last delivered item.
     delivered: usize,
+    /// Whether the fast path may run (tests turn it off to compare both paths).
+    fast_path: bool,
 }
 
 impl StreamReader {
@@ -298,7 +311,15 @@ impl StreamReader {
             seen_names: Vec::new(),
             queue: std::collections::VecDeque::new(),
             delivered: 0,
+            fast_path: true,
         }
+    }
+
+    /// The same reader reading everything with quick-xml and the full checks.
+    #[cfg(test)]
+    pub(crate) fn without_fast_path(mut self) -> Self {
+        self.fast_path = false;
+        self
     }
 
     /// The reader's limits.
@@ -520,6 +541,7 @@ impl StreamReader {
             }
             self.stalled = false;
         }
+        let mut fast = true;
         loop {
             if self.cut <= self.pos && !self.refresh_cut(buf) {
                 return self.partial(buf);
@@ -533,6 +555,24 @@ impl StreamReader {
                 self.pos += BOM.len();
                 continue;
             }
+            if fast && self.fast_path && matches!(self.state, State::Stream | State::Stanza) {
+                match self.fast_scan(buf)? {
+                    FastEnd::Return => return Ok(()),
+                    FastEnd::Region => {
+                        if !self.refresh_cut(buf) {
+                            return self.partial(buf);
+                        }
+                        continue;
+                    }
+                    FastEnd::Bail => {
+                        // Read the rest of the region with quick-xml, from the loop's top (a
+                        // byte order mark at the new position is dealt with there).
+                        fast = false;
+                        continue;
+                    }
+                }
+            }
+            fast = true;
             let slice_base = self.pos;
             let slice = buf.get(slice_base..self.cut).unwrap_or_default();
             let mut reader = quick_xml::Reader::from_reader(slice);
@@ -590,6 +630,86 @@ impl StreamReader {
         }
     }
 
+    /// The fast path (see [`crate::fast`]): reads the tokens of the readable region that it
+    /// recognises, from `pos`, with the same effects as the quick-xml loop, until the region
+    /// ends, the scan must return, or a token needs the full reader.
+    fn fast_scan(&mut self, buf: &[u8]) -> Result<FastEnd> {
+        let limits = fast::Limits {
+            max_attributes: self.config.max_attributes,
+            max_namespace_declarations: self.config.max_namespace_declarations,
+        };
+        let region = buf.get(..self.cut).unwrap_or_default();
+        // Tokens are only accepted up to the first byte that is not UTF-8.
+        let valid_to = match std::str::from_utf8(region.get(self.pos..).unwrap_or_default()) {
+            Ok(_) => region.len(),
+            Err(u) => self.pos + u.valid_up_to(),
+        };
+        loop {
+            let s = self.pos;
+            let Some(&first) = region.get(s) else {
+                return Ok(FastEnd::Region);
+            };
+            if first != b'<' {
+                let end = if self.state == State::Stanza {
+                    match fast::text(region, s) {
+                        fast::Scan::Ok(end) => end,
+                        _ => return Ok(FastEnd::Bail),
+                    }
+                } else {
+                    let rest = region.get(s..).unwrap_or_default();
+                    match rest.iter().position(|&b| !is_ws(b)) {
+                        None => region.len(),
+                        Some(i) if rest[i] == b'<' => s + i,
+                        Some(_) => return Ok(FastEnd::Bail),
+                    }
+                };
+                if end > valid_to {
+                    return Ok(FastEnd::Bail);
+                }
+                self.pos = end;
+                continue;
+            }
+            let step = match region.get(s + 1) {
+                None => return Ok(FastEnd::Region),
+                Some(b'/') => {
+                    let Some(&(os, ol)) = self.open.last() else {
+                        return Ok(FastEnd::Bail);
+                    };
+                    let e = s + 3 + ol;
+                    if self.state != State::Stanza
+                        || e > valid_to
+                        || region.get(e - 1) != Some(&b'>')
+                        || buf.get(os..os + ol) != region.get(s + 2..s + 2 + ol)
+                    {
+                        return Ok(FastEnd::Bail);
+                    }
+                    (self.on_end(buf, s, e, ol)?, e)
+                }
+                Some(b'!' | b'?') => return Ok(FastEnd::Bail),
+                Some(_) => match fast::start_tag(region, s, limits) {
+                    fast::Scan::Ok(tag) if tag.end <= valid_to => (
+                        self.on_start(buf, s, tag.end, tag.name_len, tag.empty, tag.known)?,
+                        tag.end,
+                    ),
+                    fast::Scan::Truncated => return Ok(FastEnd::Region),
+                    _ => return Ok(FastEnd::Bail),
+                },
+            };
+            match step {
+                (Step::Continue, e) => self.pos = e,
+                (Step::Emit(found), e) => {
+                    self.pos = e;
+                    let last = !matches!(found, Found::Stanza { .. });
+                    self.queue.push_back(Ok(found));
+                    if last || self.queue.len() >= BATCH {
+                        return Ok(FastEnd::Return);
+                    }
+                }
+                (Step::Yield, _) => return Ok(FastEnd::Return),
+            }
+        }
+    }
+
     fn map_error(&self, buf: &[u8], e: &XmlError, at: usize) -> Error {
         let rest = buf.get(at..self.cut).unwrap_or_default();
         if self.state != State::Stanza && !rest.starts_with(b"<") {
@@ -616,7 +736,7 @@ impl StreamReader {
         match event {
             XmlEvent::Start(t) | XmlEvent::Empty(t) => {
                 let empty = matches!(event, XmlEvent::Empty(_));
-                self.on_start(buf, s, e, t.name().as_ref().len(), empty)
+                self.on_start(buf, s, e, t.name().as_ref().len(), empty, None)
             }
             XmlEvent::End(t) => self.on_end(buf, s, e, t.name().as_ref().len()),
             XmlEvent::Text(_) | XmlEvent::CData(_) | XmlEvent::GeneralRef(_) => {
@@ -665,6 +785,7 @@ impl StreamReader {
         e: usize,
         name_len: usize,
         empty: bool,
+        known: Option<KnownDecls>,
     ) -> Result<Step> {
         match self.state {
             State::Closed => Err(self.err(ErrorKind::DataAfterEnd, s)),
@@ -673,7 +794,9 @@ impl StreamReader {
                 if depth > self.config.max_depth {
                     return Err(self.err(ErrorKind::DepthLimit(self.config.max_depth), s));
                 }
-                self.check_tag(buf, s, e, name_len, empty, depth)?;
+                if known.is_none() {
+                    self.check_tag(buf, s, e, name_len, empty, depth)?;
+                }
                 if empty {
                     // An empty element's declarations go out of scope at once.
                     while self.prefixes.last().is_some_and(|p| p.2 >= depth) {
@@ -700,8 +823,11 @@ impl StreamReader {
                     return Err(self.err(ErrorKind::DepthLimit(0), s));
                 }
                 self.prefixes.clear();
-                let info = self.check_tag(buf, s, e, name_len, empty, 1)?;
-                self.stanza = (s, e, name_len, info.decls);
+                let decls = match known {
+                    Some(k) => k,
+                    None => self.check_tag(buf, s, e, name_len, empty, 1)?.decls,
+                };
+                self.stanza = (s, e, name_len, decls);
                 if empty {
                     self.prefixes.clear();
                     self.state = State::Stream;
@@ -719,6 +845,9 @@ impl StreamReader {
     /// header's bindings (a restart) — checked before the tag's own declarations are looked at.
     fn is_stream_header(&self, buf: &[u8], s: usize, e: usize, name_len: usize) -> bool {
         let qname = buf.get(s + 1..s + 1 + name_len).unwrap_or_default();
+        if !qname.ends_with(b"stream") {
+            return false;
+        }
         match split_qname(qname) {
             Ok((Some(p), b"stream")) => {
                 let own = self
