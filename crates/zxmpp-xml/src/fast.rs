@@ -25,8 +25,10 @@ const CLASS: [u8; 256] = {
             NAME | START
         } else if c.is_ascii_digit() || c == b'-' || c == b'.' {
             NAME
-        } else if c == b':' || c >= 0x80 {
+        } else if c == b':' {
             NAME | ODD
+        } else if c >= 0x80 {
+            NAME | ODD | HIGH
         } else {
             0
         };
@@ -37,6 +39,32 @@ const CLASS: [u8; 256] = {
 const NAME: u8 = 1;
 const START: u8 = 2;
 const ODD: u8 = 4;
+/// A byte of a non-ASCII character (the tag is then not [`StartTag::plain`]).
+const HIGH: u8 = 8;
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// Flags (high bit of each byte) the bytes of `w` below 0x20 or above 0x7F: a word without
+/// any holds only ASCII characters that are XML `Char`s. Borrows only flag bytes above a true
+/// hit, so a zero result is exact.
+#[inline]
+fn odd_bytes(w: u64) -> u64 {
+    (w.wrapping_sub(LO * 0x20) | w) & HI
+}
+
+/// Whether `b` holds a byte below 0x20 or above 0x7F (see [`odd_bytes`]).
+#[inline]
+fn has_odd_bytes(b: &[u8]) -> bool {
+    let mut chunks = b.chunks_exact(8);
+    let mut acc = 0;
+    for c in chunks.by_ref() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        acc |= odd_bytes(u64::from_le_bytes(w));
+    }
+    acc != 0 || chunks.remainder().iter().any(|&c| !(0x20..0x80).contains(&c))
+}
 
 /// What the fast scan made of the markup or text at a position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +89,10 @@ pub(crate) struct StartTag {
     /// The tag's namespace-relevant attributes when it was validated in full here; `None` when
     /// it is well-formed in shape but needs the reader's full tag check.
     pub(crate) known: Option<KnownDecls>,
+    /// Whether every byte of the tag is ASCII and none is a control character other than tag
+    /// whitespace: the tag is then valid UTF-8 and holds only XML `Char`s. When `false`, the
+    /// reader checks both itself.
+    pub(crate) plain: bool,
 }
 
 /// Limits the fast scan must respect (it leaves the tags that reach them to the full check).
@@ -75,17 +107,17 @@ fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
-/// Reads a name starting at `i` in `b`: returns its end and whether it is a plain ASCII NCName
-/// (no colon, no non-ASCII byte, a letter or `_` first).
+/// Reads a name starting at `i` in `b`: returns its end, whether it is a plain ASCII NCName
+/// (no colon, no non-ASCII byte, a letter or `_` first), and whether it has a non-ASCII byte.
 #[inline]
-fn name_at(b: &[u8], i: usize) -> (usize, bool) {
+fn name_at(b: &[u8], i: usize) -> (usize, bool, bool) {
     let rest = b.get(i..).unwrap_or_default();
     let Some(&first) = rest.first() else {
-        return (i, false);
+        return (i, false, false);
     };
     let mut seen = CLASS[usize::from(first)];
     if seen == 0 {
-        return (i, false);
+        return (i, false, false);
     }
     let len = rest
         .iter()
@@ -99,15 +131,15 @@ fn name_at(b: &[u8], i: usize) -> (usize, bool) {
     (
         i + len,
         CLASS[usize::from(first)] & START != 0 && seen & ODD == 0,
+        seen & HIGH != 0,
     )
 }
 
 /// Finds the first `quote`, `<` or `&` in `b` from `from`, eight bytes at a time (values are
-/// too short for memchr's set-up to pay).
+/// too short for memchr's set-up to pay). Sets `odd` when a byte it looked at (at least those
+/// before the stop) is below 0x20 or above 0x7F.
 #[inline]
-fn value_stop(b: &[u8], from: usize, quote: u8) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
+fn value_stop(b: &[u8], from: usize, quote: u8, odd: &mut u64) -> Option<usize> {
     let zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
     let mut j = from;
     while let Some(chunk) = b.get(j..j + 8) {
@@ -115,6 +147,7 @@ fn value_stop(b: &[u8], from: usize, quote: u8) -> Option<usize> {
             break;
         };
         let w = u64::from_le_bytes(bytes);
+        *odd |= odd_bytes(w);
         let hits = zero(w ^ (LO * u64::from(quote)))
             | zero(w ^ (LO * u64::from(b'<')))
             | zero(w ^ (LO * u64::from(b'&')));
@@ -124,16 +157,20 @@ fn value_stop(b: &[u8], from: usize, quote: u8) -> Option<usize> {
         }
         j += 8;
     }
-    b.get(j..)?
+    let tail = b.get(j..)?;
+    let stop = tail
         .iter()
-        .position(|&c| c == quote || c == b'<' || c == b'&')
-        .map(|k| j + k)
+        .position(|&c| c == quote || c == b'<' || c == b'&');
+    if has_odd_bytes(tail.get(..stop.unwrap_or(tail.len())).unwrap_or_default()) {
+        *odd |= HI;
+    }
+    stop.map(|k| j + k)
 }
 
 /// Scans the start tag at `b[s]` (a `<` not followed by `/`, `!` or `?`); `b` ends where the
 /// readable region ends.
 pub(crate) fn start_tag(b: &[u8], s: usize, limits: Limits) -> Scan<StartTag> {
-    let (name_end, plain_name) = name_at(b, s + 1);
+    let (name_end, plain_name, mut high) = name_at(b, s + 1);
     let name_len = name_end - (s + 1);
     if name_len == 0 {
         return if name_end >= b.len() {
@@ -146,6 +183,7 @@ pub(crate) fn start_tag(b: &[u8], s: usize, limits: Limits) -> Scan<StartTag> {
     let mut known = KnownDecls::default();
     let mut seen = 0u64;
     let mut count = 0usize;
+    let mut odd = 0u64;
     let mut i = name_end;
     loop {
         let ws_from = i;
@@ -162,6 +200,7 @@ pub(crate) fn start_tag(b: &[u8], s: usize, limits: Limits) -> Scan<StartTag> {
                     name_len,
                     empty: false,
                     known: (!full_check).then_some(known),
+                    plain: !high && odd == 0,
                 });
             }
             b'/' => {
@@ -171,6 +210,7 @@ pub(crate) fn start_tag(b: &[u8], s: usize, limits: Limits) -> Scan<StartTag> {
                         name_len,
                         empty: true,
                         known: (!full_check).then_some(known),
+                        plain: !high && odd == 0,
                     }),
                     Some(_) => Scan::Bail,
                     None => Scan::Truncated,
@@ -181,7 +221,8 @@ pub(crate) fn start_tag(b: &[u8], s: usize, limits: Limits) -> Scan<StartTag> {
         }
         // An attribute: name, `=`, quoted value.
         let at = i;
-        let (an_end, plain) = name_at(b, at);
+        let (an_end, plain, an_high) = name_at(b, at);
+        high |= an_high;
         if an_end == at {
             return Scan::Bail;
         }
@@ -207,7 +248,7 @@ pub(crate) fn start_tag(b: &[u8], s: usize, limits: Limits) -> Scan<StartTag> {
         let mut j = v_at;
         let mut amp = None;
         loop {
-            let Some(k) = value_stop(b, j, quote) else {
+            let Some(k) = value_stop(b, j, quote, &mut odd) else {
                 return Scan::Truncated;
             };
             match b.get(k) {
@@ -267,11 +308,10 @@ pub(crate) fn start_tag(b: &[u8], s: usize, limits: Limits) -> Scan<StartTag> {
 }
 
 /// Finds the first `<` or `&` in `b` from `from`: the first 32 bytes eight at a time (the text
-/// between two references is often short), then memchr.
+/// between two references is often short), then memchr. Sets `odd` when a byte before the stop
+/// (or one after it in the same word) is below 0x20 or above 0x7F.
 #[inline]
-fn text_stop(b: &[u8], from: usize) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
+fn text_stop(b: &[u8], from: usize, odd: &mut u64) -> Option<usize> {
     let zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
     let mut j = from;
     for _ in 0..4 {
@@ -279,26 +319,36 @@ fn text_stop(b: &[u8], from: usize) -> Option<usize> {
             break;
         };
         let w = u64::from_le_bytes(bytes);
+        *odd |= odd_bytes(w);
         let hits = zero(w ^ (LO * u64::from(b'<'))) | zero(w ^ (LO * u64::from(b'&')));
         if hits != 0 {
             return Some(j + (hits.trailing_zeros() / 8) as usize);
         }
         j += 8;
     }
-    memchr::memchr2(b'<', b'&', b.get(j..)?).map(|k| j + k)
+    let tail = b.get(j..)?;
+    let stop = memchr::memchr2(b'<', b'&', tail);
+    if has_odd_bytes(tail.get(..stop.unwrap_or(tail.len())).unwrap_or_default()) {
+        *odd |= HI;
+    }
+    stop.map(|k| j + k)
 }
 
 /// Scans character data inside a stanza from `b[s]` (not a `<`) to the next `<` or the end of
-/// `b`; returns its end when every reference in it is allowed.
-pub(crate) fn text(b: &[u8], s: usize) -> Scan<usize> {
+/// `b`; returns its end when every reference in it is allowed, and whether it is plain: only
+/// ASCII, no control characters (then it is valid UTF-8 and holds only XML `Char`s; when not,
+/// the reader checks both itself).
+pub(crate) fn text(b: &[u8], s: usize) -> Scan<(usize, bool)> {
     let rest = b.get(s..).unwrap_or_default();
     let mut from = 0;
+    // References are checked by name below, so only the bytes `text_stop` passes over matter.
+    let mut odd = 0u64;
     loop {
-        match text_stop(rest, from) {
-            None => return Scan::Ok(b.len()),
+        match text_stop(rest, from, &mut odd) {
+            None => return Scan::Ok((b.len(), odd == 0)),
             Some(at) => {
                 if rest[at] == b'<' {
-                    return Scan::Ok(s + at);
+                    return Scan::Ok((s + at, odd == 0));
                 }
                 // A reference: up to `;`, which must come before any `<`. Allowed names are
                 // short (ten bytes at most), so look at a few bytes only.
@@ -409,7 +459,11 @@ mod tests {
                             .iter()
                             .position(|&c| c == b'\'' || c == b'<' || c == b'&')
                             .map(|k| from + k);
-                        assert_eq!(value_stop(&v, from, b'\''), want, "{v:?} {from}");
+                        let mut odd = 0;
+                        assert_eq!(value_stop(&v, from, b'\'', &mut odd), want, "{v:?} {from}");
+                        if want.is_some_and(|w| v[from..w].contains(&0x80)) || (want.is_none() && v[from..].contains(&0x80)) {
+                            assert_ne!(odd, 0, "{v:?} {from}");
+                        }
                     }
                 }
             }
@@ -575,12 +629,20 @@ mod tests {
     fn text_stops_agree_with_memchr() {
         for len in 0..80 {
             for pos in 0..len {
-                for stop in [b'<', b'&', b'>', 0x80, b'a'] {
+                for stop in [b'<', b'&', b'>', 0x80, 0x1F, b'a'] {
                     let mut v = vec![b'x'; len];
                     v[pos] = stop;
                     for from in 0..=pos {
                         let want = memchr::memchr2(b'<', b'&', &v[from..]).map(|k| from + k);
-                        assert_eq!(text_stop(&v, from), want, "{v:?} {from}");
+                        let mut odd = 0;
+                        assert_eq!(text_stop(&v, from, &mut odd), want, "{v:?} {from}");
+                        // Sound: a non-ASCII byte before the stop is always flagged.
+                        if v[from..want.unwrap_or(len)].iter().any(|&c| c == 0x80 || c == 0x1F) {
+                            assert_ne!(odd, 0, "{v:?} {from}");
+                        }
+                        if !v.iter().any(|&c| c == 0x80 || c == 0x1F) {
+                            assert_eq!(odd, 0, "{v:?} {from}");
+                        }
                     }
                 }
             }
@@ -589,8 +651,11 @@ mod tests {
 
     #[test]
     fn text_references() {
-        assert_eq!(text(b"a &amp; b<c", 0), Scan::Ok(9));
-        assert_eq!(text(b"abc", 0), Scan::Ok(3));
+        assert_eq!(text(b"a &amp; b<c", 0), Scan::Ok((9, true)));
+        assert_eq!(text(b"abc", 0), Scan::Ok((3, true)));
+        assert_eq!(text(b"a\tb<", 0), Scan::Ok((3, false)));
+        assert_eq!(text("caf\u{e9} &amp;<".as_bytes(), 0), Scan::Ok((11, false)));
+        assert_eq!(text("&amp;caf\u{e9}<".as_bytes(), 0), Scan::Ok((10, false)));
         assert_eq!(text(b"a &nbsp; b<", 0), Scan::Bail);
         assert_eq!(text(b"a & b<", 0), Scan::Bail);
         assert_eq!(text(b"a &amp<", 0), Scan::Bail);

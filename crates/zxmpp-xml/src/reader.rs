@@ -275,6 +275,9 @@ pub struct StreamReader {
     delivered: usize,
     /// Whether the fast path may run (tests turn it off to compare both paths).
     fast_path: bool,
+    /// Whether every byte of the stanza in progress read so far is known to be an XML `Char`
+    /// (the fast path proved it as it scanned): the end-of-stanza check is then skipped.
+    clean: bool,
 }
 
 impl StreamReader {
@@ -312,6 +315,7 @@ impl StreamReader {
             queue: std::collections::VecDeque::new(),
             delivered: 0,
             fast_path: true,
+            clean: false,
         }
     }
 
@@ -552,6 +556,7 @@ impl StreamReader {
                 if self.state != State::Stanza {
                     return Err(self.err(ErrorKind::MisplacedBom, self.pos));
                 }
+                self.clean = false;
                 self.pos += BOM.len();
                 continue;
             }
@@ -639,11 +644,9 @@ impl StreamReader {
             max_namespace_declarations: self.config.max_namespace_declarations,
         };
         let region = buf.get(..self.cut).unwrap_or_default();
-        // Tokens are only accepted up to the first byte that is not UTF-8.
-        let valid_to = match std::str::from_utf8(region.get(self.pos..).unwrap_or_default()) {
-            Ok(_) => region.len(),
-            Err(u) => self.pos + u.valid_up_to(),
-        };
+        // Tokens are only accepted when they are UTF-8. Token boundaries are ASCII bytes, so
+        // checking each token alone is checking the region up to it. A plain token (ASCII, no
+        // controls) needs no check; an other one is checked here, and for `Char`s.
         loop {
             let s = self.pos;
             let Some(&first) = region.get(s) else {
@@ -652,10 +655,19 @@ impl StreamReader {
             if first != b'<' {
                 let end = if self.state == State::Stanza {
                     match fast::text(region, s) {
-                        fast::Scan::Ok(end) => end,
+                        fast::Scan::Ok((end, plain)) => {
+                            if !plain {
+                                match odd_token(region.get(s..end).unwrap_or_default()) {
+                                    Some(chars) => self.clean &= chars,
+                                    None => return Ok(FastEnd::Bail),
+                                }
+                            }
+                            end
+                        }
                         _ => return Ok(FastEnd::Bail),
                     }
                 } else {
+                    // Whitespace (ASCII) up to a `<`.
                     let rest = region.get(s..).unwrap_or_default();
                     match rest.iter().position(|&b| !is_ws(b)) {
                         None => region.len(),
@@ -663,9 +675,6 @@ impl StreamReader {
                         Some(_) => return Ok(FastEnd::Bail),
                     }
                 };
-                if end > valid_to {
-                    return Ok(FastEnd::Bail);
-                }
                 self.pos = end;
                 continue;
             }
@@ -675,9 +684,10 @@ impl StreamReader {
                     let Some(&(os, ol)) = self.open.last() else {
                         return Ok(FastEnd::Bail);
                     };
+                    // Its bytes are those of the open element's name, which are UTF-8 and were
+                    // checked for `Char`s with its start tag.
                     let e = s + 3 + ol;
                     if self.state != State::Stanza
-                        || e > valid_to
                         || region.get(e - 1) != Some(&b'>')
                         || buf.get(os..os + ol) != region.get(s + 2..s + 2 + ol)
                     {
@@ -687,10 +697,20 @@ impl StreamReader {
                 }
                 Some(b'!' | b'?') => return Ok(FastEnd::Bail),
                 Some(_) => match fast::start_tag(region, s, limits) {
-                    fast::Scan::Ok(tag) if tag.end <= valid_to => (
-                        self.on_start(buf, s, tag.end, tag.name_len, tag.empty, tag.known)?,
-                        tag.end,
-                    ),
+                    fast::Scan::Ok(tag) => {
+                        let clean = if tag.plain {
+                            true
+                        } else {
+                            match odd_token(region.get(s..tag.end).unwrap_or_default()) {
+                                Some(chars) => chars,
+                                None => return Ok(FastEnd::Bail),
+                            }
+                        };
+                        (
+                            self.on_start(buf, s, tag.end, tag.name_len, tag.empty, tag.known, clean)?,
+                            tag.end,
+                        )
+                    }
                     fast::Scan::Truncated => return Ok(FastEnd::Region),
                     _ => return Ok(FastEnd::Bail),
                 },
@@ -733,10 +753,12 @@ impl StreamReader {
     }
 
     fn on_event(&mut self, buf: &[u8], event: &XmlEvent<'_>, s: usize, e: usize) -> Result<Step> {
+        // What quick-xml reads is checked for `Char`s when the stanza ends.
+        self.clean = false;
         match event {
             XmlEvent::Start(t) | XmlEvent::Empty(t) => {
                 let empty = matches!(event, XmlEvent::Empty(_));
-                self.on_start(buf, s, e, t.name().as_ref().len(), empty, None)
+                self.on_start(buf, s, e, t.name().as_ref().len(), empty, None, false)
             }
             XmlEvent::End(t) => self.on_end(buf, s, e, t.name().as_ref().len()),
             XmlEvent::Text(_) | XmlEvent::CData(_) | XmlEvent::GeneralRef(_) => {
@@ -786,6 +808,7 @@ impl StreamReader {
         name_len: usize,
         empty: bool,
         known: Option<KnownDecls>,
+        clean: bool,
     ) -> Result<Step> {
         match self.state {
             State::Closed => Err(self.err(ErrorKind::DataAfterEnd, s)),
@@ -797,6 +820,7 @@ impl StreamReader {
                 if known.is_none() {
                     self.check_tag(buf, s, e, name_len, empty, depth)?;
                 }
+                self.clean &= clean;
                 if empty {
                     // An empty element's declarations go out of scope at once.
                     while self.prefixes.last().is_some_and(|p| p.2 >= depth) {
@@ -828,6 +852,7 @@ impl StreamReader {
                     None => self.check_tag(buf, s, e, name_len, empty, 1)?.decls,
                 };
                 self.stanza = (s, e, name_len, decls);
+                self.clean = clean;
                 if empty {
                     self.prefixes.clear();
                     self.state = State::Stream;
@@ -987,7 +1012,9 @@ impl StreamReader {
                 start,
             ));
         }
-        if let Some((i, c)) = find_invalid_char(buf.get(start..end).unwrap_or_default()) {
+        if !self.clean
+            && let Some((i, c)) = find_invalid_char(buf.get(start..end).unwrap_or_default())
+        {
             return Err(self.err(ErrorKind::InvalidChar(c), start + i));
         }
         self.prefixes.clear();
@@ -1141,6 +1168,14 @@ struct TagInfo {
 /// XML's `S` production.
 pub(crate) fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// Checks a token the fast path found not plain (non-ASCII or control bytes): `None` when it is
+/// not UTF-8 (the full reader must report it), else whether all its characters are `Char`s
+/// (when not, the end-of-stanza check reports the first bad one, as it would anyway).
+fn odd_token(token: &[u8]) -> Option<bool> {
+    std::str::from_utf8(token).ok()?;
+    Some(find_invalid_char(token).is_none())
 }
 
 fn position(reader: &quick_xml::Reader<&[u8]>) -> usize {
