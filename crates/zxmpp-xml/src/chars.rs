@@ -45,6 +45,75 @@ pub(crate) fn find_invalid_char(s: &[u8]) -> Option<(usize, u32)> {
     scan_bytes(s, i, s.len())
 }
 
+/// Checks in one pass that `b` is UTF-8 (`None` when it is not, exactly when
+/// `str::from_utf8` fails) and whether all its characters are XML `Char`s (exactly when
+/// [`find_invalid_char`] finds none): ASCII eight bytes at a time, other characters decoded
+/// here. For short tokens with non-ASCII text this is cheaper than the two passes.
+pub(crate) fn utf8_chars(b: &[u8]) -> Option<bool> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let cont = |c: u8| c & 0xC0 == 0x80;
+    let mut chars = true;
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        if let Some(Ok(word)) = b.get(i..i + 8).map(<[u8; 8]>::try_from) {
+            let w = u64::from_le_bytes(word);
+            // No byte below 0x20 or above 0x7F (borrows only flag bytes above a true hit).
+            if (w.wrapping_sub(LO * 0x20) | w) & HI == 0 {
+                i += 8;
+                continue;
+            }
+        }
+        if c < 0x80 {
+            if c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r') {
+                chars = false;
+            }
+            i += 1;
+            continue;
+        }
+        let c1 = *b.get(i + 1)?;
+        match c {
+            0xC2..=0xDF => {
+                if !cont(c1) {
+                    return None;
+                }
+                i += 2;
+            }
+            0xE0..=0xEF => {
+                let second = match c {
+                    0xE0 => (0xA0..=0xBF).contains(&c1),
+                    // U+D800..U+DFFF, the surrogates, are not UTF-8.
+                    0xED => (0x80..=0x9F).contains(&c1),
+                    _ => cont(c1),
+                };
+                let c2 = *b.get(i + 2)?;
+                if !second || !cont(c2) {
+                    return None;
+                }
+                if c == 0xEF && c1 == 0xBF && c2 >= 0xBE {
+                    chars = false;
+                }
+                i += 3;
+            }
+            0xF0..=0xF4 => {
+                let second = match c {
+                    0xF0 => (0x90..=0xBF).contains(&c1),
+                    0xF4 => (0x80..=0x8F).contains(&c1),
+                    _ => cont(c1),
+                };
+                let c2 = *b.get(i + 2)?;
+                let c3 = *b.get(i + 3)?;
+                if !second || !cont(c2) || !cont(c3) {
+                    return None;
+                }
+                i += 4;
+            }
+            _ => return None,
+        }
+    }
+    Some(chars)
+}
+
 fn scan_bytes(s: &[u8], from: usize, to: usize) -> Option<(usize, u32)> {
     for j in from..to {
         let b = s[j];
@@ -312,6 +381,60 @@ mod tests {
             Some((8, 0xFFFE))
         );
         assert_eq!(find_invalid_char("\u{FFFD}\u{F000}\t\r\n".as_bytes()), None);
+    }
+
+    /// What `utf8_chars` must say: the two passes it replaces.
+    fn two_passes(b: &[u8]) -> Option<bool> {
+        std::str::from_utf8(b).ok()?;
+        Some(find_invalid_char(b).is_none())
+    }
+
+    #[test]
+    fn utf8_chars_agrees_with_from_utf8_on_every_short_sequence() {
+        let mut b = [b'a'; 12];
+        for x in 0..=255u8 {
+            for y in 0..=255u8 {
+                b[3] = x;
+                b[4] = y;
+                assert_eq!(utf8_chars(&b[..5]), two_passes(&b[..5]), "{x:x} {y:x}");
+                assert_eq!(utf8_chars(&b), two_passes(&b), "{x:x} {y:x}");
+                if x >= 0xE0 {
+                    for z in [
+                        0x00, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBD, 0xBE, 0xBF, 0xC0, 0xFF,
+                    ] {
+                        b[5] = z;
+                        assert_eq!(
+                            utf8_chars(&b[..6]),
+                            two_passes(&b[..6]),
+                            "{x:x} {y:x} {z:x}"
+                        );
+                        for v in [0x41, 0x80, 0xBF, 0xC0] {
+                            b[6] = v;
+                            assert_eq!(utf8_chars(&b), two_passes(&b), "{x:x} {y:x} {z:x} {v:x}");
+                        }
+                        b[6] = b'a';
+                    }
+                    b[5] = b'a';
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn utf8_chars_agrees_with_two_passes(
+            bytes in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    b'a', b' ', b'\t', b'\n', 0x01, 0x1F, 0x7F, 0x80, 0x9F, 0xA0, 0xBE, 0xBF,
+                    0xC2, 0xC3, 0xDF, 0xE0, 0xE3, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF,
+                ]),
+                0..40,
+            ),
+            text in ".{0,20}",
+        ) {
+            proptest::prop_assert_eq!(utf8_chars(&bytes), two_passes(&bytes));
+            proptest::prop_assert_eq!(utf8_chars(text.as_bytes()), two_passes(text.as_bytes()));
+        }
     }
 
     #[test]

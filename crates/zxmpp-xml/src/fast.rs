@@ -63,7 +63,11 @@ fn has_odd_bytes(b: &[u8]) -> bool {
         w.copy_from_slice(c);
         acc |= odd_bytes(u64::from_le_bytes(w));
     }
-    acc != 0 || chunks.remainder().iter().any(|&c| !(0x20..0x80).contains(&c))
+    acc != 0
+        || chunks
+            .remainder()
+            .iter()
+            .any(|&c| !(0x20..0x80).contains(&c))
 }
 
 /// What the fast scan made of the markup or text at a position.
@@ -461,7 +465,9 @@ mod tests {
                             .map(|k| from + k);
                         let mut odd = 0;
                         assert_eq!(value_stop(&v, from, b'\'', &mut odd), want, "{v:?} {from}");
-                        if want.is_some_and(|w| v[from..w].contains(&0x80)) || (want.is_none() && v[from..].contains(&0x80)) {
+                        if want.is_some_and(|w| v[from..w].contains(&0x80))
+                            || (want.is_none() && v[from..].contains(&0x80))
+                        {
                             assert_ne!(odd, 0, "{v:?} {from}");
                         }
                     }
@@ -637,7 +643,10 @@ mod tests {
                         let mut odd = 0;
                         assert_eq!(text_stop(&v, from, &mut odd), want, "{v:?} {from}");
                         // Sound: a non-ASCII byte before the stop is always flagged.
-                        if v[from..want.unwrap_or(len)].iter().any(|&c| c == 0x80 || c == 0x1F) {
+                        if v[from..want.unwrap_or(len)]
+                            .iter()
+                            .any(|&c| c == 0x80 || c == 0x1F)
+                        {
                             assert_ne!(odd, 0, "{v:?} {from}");
                         }
                         if !v.iter().any(|&c| c == 0x80 || c == 0x1F) {
@@ -654,7 +663,10 @@ mod tests {
         assert_eq!(text(b"a &amp; b<c", 0), Scan::Ok((9, true)));
         assert_eq!(text(b"abc", 0), Scan::Ok((3, true)));
         assert_eq!(text(b"a\tb<", 0), Scan::Ok((3, false)));
-        assert_eq!(text("caf\u{e9} &amp;<".as_bytes(), 0), Scan::Ok((11, false)));
+        assert_eq!(
+            text("caf\u{e9} &amp;<".as_bytes(), 0),
+            Scan::Ok((11, false))
+        );
         assert_eq!(text("&amp;caf\u{e9}<".as_bytes(), 0), Scan::Ok((10, false)));
         assert_eq!(text(b"a &nbsp; b<", 0), Scan::Bail);
         assert_eq!(text(b"a & b<", 0), Scan::Bail);

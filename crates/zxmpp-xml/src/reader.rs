@@ -707,7 +707,15 @@ impl StreamReader {
                             }
                         };
                         (
-                            self.on_start(buf, s, tag.end, tag.name_len, tag.empty, tag.known, clean)?,
+                            self.on_start(
+                                buf,
+                                s,
+                                tag.end,
+                                tag.name_len,
+                                tag.empty,
+                                tag.known,
+                                clean,
+                            )?,
                             tag.end,
                         )
                     }
@@ -1174,8 +1182,7 @@ pub(crate) fn is_ws(b: u8) -> bool {
 /// not UTF-8 (the full reader must report it), else whether all its characters are `Char`s
 /// (when not, the end-of-stanza check reports the first bad one, as it would anyway).
 fn odd_token(token: &[u8]) -> Option<bool> {
-    std::str::from_utf8(token).ok()?;
-    Some(find_invalid_char(token).is_none())
+    crate::chars::utf8_chars(token)
 }
 
 fn position(reader: &quick_xml::Reader<&[u8]>) -> usize {
