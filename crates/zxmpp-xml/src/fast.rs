@@ -312,10 +312,11 @@ pub(crate) fn start_tag(b: &[u8], s: usize, limits: Limits) -> Scan<StartTag> {
 }
 
 /// Finds the first `<` or `&` in `b` from `from`: the first 32 bytes eight at a time (the text
-/// between two references is often short), then memchr. Sets `odd` when a byte before the stop
-/// (or one after it in the same word) is below 0x20 or above 0x7F.
+/// between two references is often short), then memchr. When a byte before the stop (or one
+/// after it in the same word) is below 0x20 or above 0x7F, sets `odd` (if not yet set) to
+/// where the bytes looked at together with it start: every byte before that is plain ASCII.
 #[inline]
-fn text_stop(b: &[u8], from: usize, odd: &mut u64) -> Option<usize> {
+fn text_stop(b: &[u8], from: usize, odd: &mut Option<usize>) -> Option<usize> {
     let zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
     let mut j = from;
     for _ in 0..4 {
@@ -323,7 +324,9 @@ fn text_stop(b: &[u8], from: usize, odd: &mut u64) -> Option<usize> {
             break;
         };
         let w = u64::from_le_bytes(bytes);
-        *odd |= odd_bytes(w);
+        if odd_bytes(w) != 0 && odd.is_none() {
+            *odd = Some(j);
+        }
         let hits = zero(w ^ (LO * u64::from(b'<'))) | zero(w ^ (LO * u64::from(b'&')));
         if hits != 0 {
             return Some(j + (hits.trailing_zeros() / 8) as usize);
@@ -332,31 +335,48 @@ fn text_stop(b: &[u8], from: usize, odd: &mut u64) -> Option<usize> {
     }
     let tail = b.get(j..)?;
     let stop = memchr::memchr2(b'<', b'&', tail);
-    if has_odd_bytes(tail.get(..stop.unwrap_or(tail.len())).unwrap_or_default()) {
-        *odd |= HI;
+    if odd.is_none() && has_odd_bytes(tail.get(..stop.unwrap_or(tail.len())).unwrap_or_default()) {
+        *odd = Some(j);
     }
     stop.map(|k| j + k)
 }
 
+/// The length of the name when `r` starts with one of the five predefined entity names and its
+/// `;` (the common references, recognised without the general check).
+#[inline]
+fn predefined(r: &[u8]) -> Option<usize> {
+    match r {
+        [b'l' | b'g', b't', b';', ..] => Some(2),
+        [b'a', b'm', b'p', b';', ..] => Some(3),
+        [b'q', b'u', b'o', b't', b';', ..] | [b'a', b'p', b'o', b's', b';', ..] => Some(4),
+        _ => None,
+    }
+}
+
 /// Scans character data inside a stanza from `b[s]` (not a `<`) to the next `<` or the end of
-/// `b`; returns its end when every reference in it is allowed, and whether it is plain: only
-/// ASCII, no control characters (then it is valid UTF-8 and holds only XML `Char`s; when not,
-/// the reader checks both itself).
-pub(crate) fn text(b: &[u8], s: usize) -> Scan<(usize, bool)> {
+/// `b`; returns its end when every reference in it is allowed, and where it stops being plain:
+/// `None` when it is only ASCII with no control characters (then it is valid UTF-8 and holds
+/// only XML `Char`s), else an index before which it is (the reader checks the rest itself).
+pub(crate) fn text(b: &[u8], s: usize) -> Scan<(usize, Option<usize>)> {
     let rest = b.get(s..).unwrap_or_default();
     let mut from = 0;
-    // References are checked by name below, so only the bytes `text_stop` passes over matter.
-    let mut odd = 0u64;
+    // References are checked by name below (only ASCII names pass), so only the bytes
+    // `text_stop` passes over matter.
+    let mut odd = None;
     loop {
         match text_stop(rest, from, &mut odd) {
-            None => return Scan::Ok((b.len(), odd == 0)),
+            None => return Scan::Ok((b.len(), odd.map(|o| s + o))),
             Some(at) => {
                 if rest[at] == b'<' {
-                    return Scan::Ok((s + at, odd == 0));
+                    return Scan::Ok((s + at, odd.map(|o| s + o)));
                 }
                 // A reference: up to `;`, which must come before any `<`. Allowed names are
                 // short (ten bytes at most), so look at a few bytes only.
                 let name_from = at + 1;
+                if let Some(len) = predefined(rest.get(name_from..).unwrap_or_default()) {
+                    from = name_from + len + 1;
+                    continue;
+                }
                 let Some(len) = rest
                     .get(name_from..)
                     .and_then(|r| r.iter().take(11).position(|&c| c == b';' || c == b'<'))
@@ -640,8 +660,16 @@ mod tests {
                     v[pos] = stop;
                     for from in 0..=pos {
                         let want = memchr::memchr2(b'<', b'&', &v[from..]).map(|k| from + k);
-                        let mut odd = 0;
+                        let mut odd = None;
                         assert_eq!(text_stop(&v, from, &mut odd), want, "{v:?} {from}");
+                        // Everything before the odd mark is plain.
+                        if let Some(o) = odd {
+                            assert!(
+                                v[from..o].iter().all(|&c| c != 0x80 && c != 0x1F),
+                                "{v:?} {from}"
+                            );
+                        }
+                        let odd = odd.map_or(0, |_| 1);
                         // Sound: a non-ASCII byte before the stop is always flagged.
                         if v[from..want.unwrap_or(len)]
                             .iter()
@@ -660,14 +688,24 @@ mod tests {
 
     #[test]
     fn text_references() {
-        assert_eq!(text(b"a &amp; b<c", 0), Scan::Ok((9, true)));
-        assert_eq!(text(b"abc", 0), Scan::Ok((3, true)));
-        assert_eq!(text(b"a\tb<", 0), Scan::Ok((3, false)));
+        assert_eq!(text(b"a &amp; b<c", 0), Scan::Ok((9, None)));
+        assert_eq!(
+            text(b"&quot;&apos;&lt;&gt;&#x41;&#65;<", 0),
+            Scan::Ok((31, None))
+        );
+        assert_eq!(text(b"abc", 0), Scan::Ok((3, None)));
+        assert_eq!(text(b"a\tb<", 0), Scan::Ok((3, Some(0))));
         assert_eq!(
             text("caf\u{e9} &amp;<".as_bytes(), 0),
-            Scan::Ok((11, false))
+            Scan::Ok((11, Some(0)))
         );
-        assert_eq!(text("&amp;caf\u{e9}<".as_bytes(), 0), Scan::Ok((10, false)));
+        assert_eq!(
+            text("&amp;caf\u{e9}<".as_bytes(), 0),
+            Scan::Ok((10, Some(5)))
+        );
+        assert_eq!(text(b"&ampx;<", 0), Scan::Bail);
+        assert_eq!(text(b"&am;<", 0), Scan::Bail);
+        assert_eq!(text(b"&quot<", 0), Scan::Bail);
         assert_eq!(text(b"a &nbsp; b<", 0), Scan::Bail);
         assert_eq!(text(b"a & b<", 0), Scan::Bail);
         assert_eq!(text(b"a &amp<", 0), Scan::Bail);

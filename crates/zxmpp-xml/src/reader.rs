@@ -655,9 +655,10 @@ impl StreamReader {
             if first != b'<' {
                 let end = if self.state == State::Stanza {
                     match fast::text(region, s) {
-                        fast::Scan::Ok((end, plain)) => {
-                            if !plain {
-                                match odd_token(region.get(s..end).unwrap_or_default()) {
+                        fast::Scan::Ok((end, odd)) => {
+                            // Bytes before `odd` are plain ASCII: the rest starts a character.
+                            if let Some(o) = odd {
+                                match odd_token(region.get(o..end).unwrap_or_default()) {
                                     Some(chars) => self.clean &= chars,
                                     None => return Ok(FastEnd::Bail),
                                 }
