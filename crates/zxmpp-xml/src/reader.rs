@@ -694,7 +694,7 @@ impl StreamReader {
                     {
                         return Ok(FastEnd::Bail);
                     }
-                    (self.on_end(buf, s, e, ol)?, e)
+                    (self.on_matched_end(buf, e)?, e)
                 }
                 Some(b'!' | b'?') => return Ok(FastEnd::Bail),
                 Some(_) => match fast::start_tag(region, s, limits) {
@@ -966,6 +966,21 @@ impl StreamReader {
             name_len,
             restart,
         })
+    }
+
+    /// The end tag ending at `e` of the innermost open element of the stanza, its name already
+    /// compared with the start tag's (the fast path): what [`on_end`](Self::on_end) does then.
+    fn on_matched_end(&mut self, buf: &[u8], e: usize) -> Result<Step> {
+        self.open.pop();
+        let depth = self.open.len();
+        while self.prefixes.last().is_some_and(|p| p.2 > depth) {
+            self.prefixes.pop();
+        }
+        if depth == 0 {
+            self.state = State::Stream;
+            return self.finish_stanza(buf, e).map(Step::Emit);
+        }
+        Ok(Step::Continue)
     }
 
     fn on_end(&mut self, buf: &[u8], s: usize, e: usize, name_len: usize) -> Result<Step> {
