@@ -29,6 +29,8 @@ const CLASS: [u8; 256] = {
             NAME | ODD
         } else if c >= 0x80 {
             NAME | ODD | HIGH
+        } else if matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
+            WS
         } else {
             0
         };
@@ -41,6 +43,33 @@ const START: u8 = 2;
 const ODD: u8 = 4;
 /// A byte of a non-ASCII character (the tag is then not [`StartTag::plain`]).
 const HIGH: u8 = 8;
+/// XML's `S` (not a name byte).
+const WS: u8 = 16;
+
+/// The end of the name whose first byte, of class `first`, is at `i - 1`, and the classes of
+/// its bytes or-ed together.
+#[inline(always)]
+fn name_rest(b: &[u8], mut i: usize, first: u8) -> (usize, u8) {
+    let mut seen = first;
+    while let Some(&c) = b.get(i) {
+        let k = CLASS[usize::from(c)];
+        if k & NAME == 0 {
+            break;
+        }
+        seen |= k;
+        i += 1;
+    }
+    (i, seen)
+}
+
+/// The first index from `i` that is not XML whitespace.
+#[inline(always)]
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while b.get(i).is_some_and(|&c| CLASS[usize::from(c)] & WS != 0) {
+        i += 1;
+    }
+    i
+}
 
 const LO: u64 = 0x0101_0101_0101_0101;
 const HI: u64 = 0x8080_8080_8080_8080;
@@ -106,39 +135,6 @@ pub(crate) struct Limits {
     pub(crate) max_namespace_declarations: usize,
 }
 
-#[inline]
-fn is_ws(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
-}
-
-/// Reads a name starting at `i` in `b`: returns its end, whether it is a plain ASCII NCName
-/// (no colon, no non-ASCII byte, a letter or `_` first), and whether it has a non-ASCII byte.
-#[inline]
-fn name_at(b: &[u8], i: usize) -> (usize, bool, bool) {
-    let rest = b.get(i..).unwrap_or_default();
-    let Some(&first) = rest.first() else {
-        return (i, false, false);
-    };
-    let mut seen = CLASS[usize::from(first)];
-    if seen == 0 {
-        return (i, false, false);
-    }
-    let len = rest
-        .iter()
-        .skip(1)
-        .position(|&c| {
-            let class = CLASS[usize::from(c)];
-            seen |= class;
-            class == 0
-        })
-        .map_or(rest.len(), |k| k + 1);
-    (
-        i + len,
-        CLASS[usize::from(first)] & START != 0 && seen & ODD == 0,
-        seen & HIGH != 0,
-    )
-}
-
 /// Finds the first `quote`, `<` or `&` in `b` from `from`, eight bytes at a time (values are
 /// too short for memchr's set-up to pay). Sets `odd` when a byte it looked at (at least those
 /// before the stop) is below 0x20 or above 0x7F.
@@ -174,16 +170,17 @@ fn value_stop(b: &[u8], from: usize, quote: u8, odd: &mut u64) -> Option<usize> 
 /// Scans the start tag at `b[s]` (a `<` not followed by `/`, `!` or `?`); `b` ends where the
 /// readable region ends.
 pub(crate) fn start_tag(b: &[u8], s: usize, limits: Limits) -> Scan<StartTag> {
-    let (name_end, plain_name, mut high) = name_at(b, s + 1);
-    let name_len = name_end - (s + 1);
-    if name_len == 0 {
-        return if name_end >= b.len() {
-            Scan::Truncated
-        } else {
-            Scan::Bail
-        };
+    let Some(&c) = b.get(s + 1) else {
+        return Scan::Truncated;
+    };
+    let first = CLASS[usize::from(c)];
+    if first & NAME == 0 {
+        return Scan::Bail;
     }
-    let mut full_check = !plain_name;
+    let (name_end, name_seen) = name_rest(b, s + 2, first);
+    let name_len = name_end - (s + 1);
+    let mut full_check = first & START == 0 || name_seen & ODD != 0;
+    let mut high = name_seen & HIGH != 0;
     let mut known = KnownDecls::default();
     let mut seen = 0u64;
     let mut count = 0usize;
@@ -191,24 +188,21 @@ pub(crate) fn start_tag(b: &[u8], s: usize, limits: Limits) -> Scan<StartTag> {
     let mut i = name_end;
     loop {
         let ws_from = i;
-        while b.get(i).is_some_and(|&c| is_ws(c)) {
-            i += 1;
-        }
+        i = skip_ws(b, i);
         let Some(&c) = b.get(i) else {
             return Scan::Truncated;
         };
-        match c {
-            b'>' => {
-                return Scan::Ok(StartTag {
+        let class = CLASS[usize::from(c)];
+        if class & NAME == 0 {
+            return match c {
+                b'>' => Scan::Ok(StartTag {
                     end: i + 1,
                     name_len,
                     empty: false,
                     known: (!full_check).then_some(known),
                     plain: !high && odd == 0,
-                });
-            }
-            b'/' => {
-                return match b.get(i + 1) {
+                }),
+                b'/' => match b.get(i + 1) {
                     Some(b'>') => Scan::Ok(StartTag {
                         end: i + 2,
                         name_len,
@@ -218,33 +212,38 @@ pub(crate) fn start_tag(b: &[u8], s: usize, limits: Limits) -> Scan<StartTag> {
                     }),
                     Some(_) => Scan::Bail,
                     None => Scan::Truncated,
-                };
-            }
-            _ if i == ws_from => return Scan::Bail,
-            _ => {}
+                },
+                _ => Scan::Bail,
+            };
+        }
+        if i == ws_from {
+            return Scan::Bail;
         }
         // An attribute: name, `=`, quoted value.
         let at = i;
-        let (an_end, plain, an_high) = name_at(b, at);
-        high |= an_high;
-        if an_end == at {
-            return Scan::Bail;
-        }
+        let (an_end, an_seen) = name_rest(b, at + 1, class);
+        high |= an_seen & HIGH != 0;
+        let plain = class & START != 0 && an_seen & ODD == 0;
         i = an_end;
-        while b.get(i).is_some_and(|&c| is_ws(c)) {
-            i += 1;
+        if b.get(i) != Some(&b'=') {
+            i = skip_ws(b, i);
+            match b.get(i) {
+                Some(b'=') => {}
+                Some(_) => return Scan::Bail,
+                None => return Scan::Truncated,
+            }
         }
-        match b.get(i) {
-            Some(b'=') => i += 1,
-            Some(_) => return Scan::Bail,
-            None => return Scan::Truncated,
-        }
-        while b.get(i).is_some_and(|&c| is_ws(c)) {
-            i += 1;
-        }
+        i += 1;
         let quote = match b.get(i) {
             Some(&q @ (b'"' | b'\'')) => q,
-            Some(_) => return Scan::Bail,
+            Some(_) => {
+                i = skip_ws(b, i);
+                match b.get(i) {
+                    Some(&q @ (b'"' | b'\'')) => q,
+                    Some(_) => return Scan::Bail,
+                    None => return Scan::Truncated,
+                }
+            }
             None => return Scan::Truncated,
         };
         // The value, to the closing quote.
@@ -268,11 +267,10 @@ pub(crate) fn start_tag(b: &[u8], s: usize, limits: Limits) -> Scan<StartTag> {
             }
         }
         let v_len = j - v_at;
-        let value = &b[v_at..j];
         i = j + 1;
         let has_ref = amp.is_some();
         if let Some(k) = amp
-            && check_references(&b[k..j]).is_err()
+            && check_references(b.get(k..j).unwrap_or_default()).is_err()
         {
             return Scan::Bail;
         }
@@ -280,13 +278,13 @@ pub(crate) fn start_tag(b: &[u8], s: usize, limits: Limits) -> Scan<StartTag> {
         if count > limits.max_attributes {
             return Scan::Bail;
         }
-        let name = &b[at..an_end];
+        let name = b.get(at..an_end).unwrap_or_default();
         // Duplicates: a 64-bit filter on first byte, last byte and length (weights chosen so
         // that the attributes XMPP puts together, `to`/`from`, `jid`/`node`/`name`, BOSH's,
         // fall on different bits). Two names that share a bit may be the same: the full check
         // then decides (it is exact, and rarely needed).
-        let last = name.last().map_or(0, |&c| usize::from(c));
-        let bit = 1u64 << ((usize::from(name[0]) + 11 * last + 33 * name.len()) % 64);
+        let last = b.get(an_end - 1).map_or(0, |&c| usize::from(c));
+        let bit = 1u64 << ((usize::from(c) + 11 * last + 33 * name.len()) % 64);
         if seen & bit != 0 {
             full_check = true;
         }
@@ -296,6 +294,7 @@ pub(crate) fn start_tag(b: &[u8], s: usize, limits: Limits) -> Scan<StartTag> {
                 if limits.max_namespace_declarations == 0 {
                     return Scan::Bail;
                 }
+                let value = b.get(v_at..j).unwrap_or_default();
                 if has_ref {
                     full_check = true;
                 } else if value == XML_NS.as_bytes() || value == b"http://www.w3.org/2000/xmlns/" {
