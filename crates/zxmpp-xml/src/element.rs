@@ -66,6 +66,9 @@ pub(crate) struct KnownDecls {
     pub(crate) lang: Option<(usize, usize)>,
     /// Whether the tag declares prefixes (then the attributes are read again).
     pub(crate) prefixed: bool,
+    /// Whether the `xmlns` value is known to need no unescaping (no reference, no tab, line
+    /// feed or carriage return); `false` when not known.
+    pub(crate) xmlns_verbatim: bool,
 }
 
 /// Converts validated bytes to `&str`; the readers have checked them, so the fallback is unused.
@@ -86,9 +89,10 @@ pub struct Element<'a> {
     start: usize,
     content: usize,
     end: usize,
-    qname: &'a str,
-    local: &'a str,
-    prefix: Option<&'a str>,
+    /// Length of the qualified name (after the `<`), and where its colon is: the name's `&str`s
+    /// are made when asked for.
+    name_len: usize,
+    colon: Option<usize>,
     ns: Cow<'a, str>,
     attrs: &'a [u8],
     scope: Scope<'a>,
@@ -97,7 +101,7 @@ pub struct Element<'a> {
 impl fmt::Debug for Element<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Element")
-            .field("name", &self.qname)
+            .field("name", &self.qname())
             .field("ns", &self.ns)
             .field("range", &self.range())
             .finish()
@@ -116,7 +120,7 @@ impl<'a> Element<'a> {
         parent: &Scope<'a>,
         known: Option<KnownDecls>,
     ) -> Self {
-        let qname = as_str(src.get(start + 1..start + 1 + name_len).unwrap_or_default());
+        let qname = src.get(start + 1..start + 1 + name_len).unwrap_or_default();
         let tag_close = if content == end && src.get(..end).is_some_and(|s| s.ends_with(b"/>")) {
             end.saturating_sub(2)
         } else {
@@ -137,9 +141,10 @@ impl<'a> Element<'a> {
                     // Most stanzas restate the stream's namespace: keep the borrowed one then.
                     let raw = src.get(start + at..start + at + len).unwrap_or_default();
                     let same = raw == scope.default_ns.as_bytes()
-                        && !raw
-                            .iter()
-                            .any(|&b| matches!(b, b'&' | b'\t' | b'\n' | b'\r'));
+                        && (k.xmlns_verbatim
+                            || !raw
+                                .iter()
+                                .any(|&b| matches!(b, b'&' | b'\t' | b'\n' | b'\r')));
                     if !same {
                         scope.default_ns = value((at, len));
                     }
@@ -168,13 +173,12 @@ impl<'a> Element<'a> {
         if let Some(list) = inner {
             scope.inner = Some(Arc::new(list));
         }
-        let (prefix, local) = match qname.split_once(':') {
-            Some((p, l)) => (Some(p), l),
-            None => (None, qname),
-        };
-        let ns = match prefix {
+        let colon = qname.iter().position(|&b| b == b':');
+        let ns = match colon {
             None => scope.default_ns.clone(),
-            Some(p) => scope.resolve_cow(p).unwrap_or(Cow::Borrowed("")),
+            Some(c) => scope
+                .resolve_cow(as_str(qname.get(..c).unwrap_or_default()))
+                .unwrap_or(Cow::Borrowed("")),
         };
         Self {
             src,
@@ -182,9 +186,8 @@ impl<'a> Element<'a> {
             start,
             content,
             end,
-            qname,
-            local,
-            prefix,
+            name_len,
+            colon,
             ns,
             attrs,
             scope,
@@ -215,22 +218,39 @@ impl<'a> Element<'a> {
         as_str(self.as_bytes())
     }
 
+    /// The qualified name's bytes.
+    fn qname_bytes(&self) -> &'a [u8] {
+        self.src
+            .get(self.start + 1..self.start + 1 + self.name_len)
+            .unwrap_or_default()
+    }
+
+    /// The local name's bytes.
+    fn local_bytes(&self) -> &'a [u8] {
+        let q = self.qname_bytes();
+        match self.colon {
+            Some(c) => q.get(c + 1..).unwrap_or_default(),
+            None => q,
+        }
+    }
+
     /// The local name (without prefix).
     #[must_use]
     pub fn name(&self) -> &'a str {
-        self.local
+        as_str(self.local_bytes())
     }
 
     /// The qualified name as written (`stream:features`, `message`).
     #[must_use]
     pub fn qname(&self) -> &'a str {
-        self.qname
+        as_str(self.qname_bytes())
     }
 
     /// The prefix, if the name has one.
     #[must_use]
     pub fn prefix(&self) -> Option<&'a str> {
-        self.prefix
+        self.colon
+            .map(|c| as_str(self.qname_bytes().get(..c).unwrap_or_default()))
     }
 
     /// The namespace URI the name resolves to (`""` when none is in scope).
@@ -242,7 +262,7 @@ impl<'a> Element<'a> {
     /// Whether the element has this local name and namespace.
     #[must_use]
     pub fn is(&self, name: &str, ns: &str) -> bool {
-        self.local == name && *self.ns == *ns
+        self.local_bytes() == name.as_bytes() && *self.ns == *ns
     }
 
     /// Whether the element is empty (`<x/>` or `<x></x>`).
