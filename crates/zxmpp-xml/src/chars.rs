@@ -56,18 +56,18 @@ pub(crate) fn utf8_chars(b: &[u8]) -> Option<bool> {
     let mut chars = true;
     let mut i = 0;
     while let Some(&c) = b.get(i) {
-        if let Some(Ok(word)) = b.get(i..i + 8).map(<[u8; 8]>::try_from) {
-            let w = u64::from_le_bytes(word);
-            // Bytes below 0x20 or above 0x7F (borrows only flag bytes above a true hit, so the
-            // lowest flag is exact): skip the plain ASCII before the first.
-            let odd = (w.wrapping_sub(LO * 0x20) | w) & HI;
-            let plain = (odd.trailing_zeros() / 8) as usize;
-            if plain > 0 {
-                i += plain;
-                continue;
-            }
-        }
         if c < 0x80 {
+            if let Some(Ok(word)) = b.get(i..i + 8).map(<[u8; 8]>::try_from) {
+                let w = u64::from_le_bytes(word);
+                // Bytes below 0x20 or above 0x7F (borrows only flag bytes above a true hit, so
+                // the lowest flag is exact): skip the plain ASCII before the first.
+                let odd = (w.wrapping_sub(LO * 0x20) | w) & HI;
+                let plain = (odd.trailing_zeros() / 8) as usize;
+                if plain > 0 {
+                    i += plain;
+                    continue;
+                }
+            }
             if c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r') {
                 chars = false;
             }
