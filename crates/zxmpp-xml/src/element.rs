@@ -66,9 +66,10 @@ pub(crate) struct KnownDecls {
     pub(crate) lang: Option<(usize, usize)>,
     /// Whether the tag declares prefixes (then the attributes are read again).
     pub(crate) prefixed: bool,
-    /// Whether the `xmlns` value is known to need no unescaping (no reference, no tab, line
-    /// feed or carriage return); `false` when not known.
-    pub(crate) xmlns_verbatim: bool,
+    /// Whether the namespace in scope around the element is known to hold no `&`, tab, line
+    /// feed or carriage return: an `xmlns` value with the same bytes then needs no unescaping
+    /// (`false` when not known).
+    pub(crate) default_ns_verbatim: bool,
 }
 
 /// Converts validated bytes to `&str`; the readers have checked them, so the fallback is unused.
@@ -141,7 +142,7 @@ impl<'a> Element<'a> {
                     // Most stanzas restate the stream's namespace: keep the borrowed one then.
                     let raw = src.get(start + at..start + at + len).unwrap_or_default();
                     let same = raw == scope.default_ns.as_bytes()
-                        && (k.xmlns_verbatim
+                        && (k.default_ns_verbatim
                             || !raw
                                 .iter()
                                 .any(|&b| matches!(b, b'&' | b'\t' | b'\n' | b'\r')));

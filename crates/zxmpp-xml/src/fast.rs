@@ -250,9 +250,8 @@ pub(crate) fn start_tag(b: &[u8], s: usize, limits: Limits) -> Scan<StartTag> {
         let v_at = i + 1;
         let mut j = v_at;
         let mut amp = None;
-        let mut value_odd = 0;
         loop {
-            let Some(k) = value_stop(b, j, quote, &mut value_odd) else {
+            let Some(k) = value_stop(b, j, quote, &mut odd) else {
                 return Scan::Truncated;
             };
             match b.get(k) {
@@ -267,7 +266,6 @@ pub(crate) fn start_tag(b: &[u8], s: usize, limits: Limits) -> Scan<StartTag> {
                 }
             }
         }
-        odd |= value_odd;
         let v_len = j - v_at;
         i = j + 1;
         let has_ref = amp.is_some();
@@ -303,8 +301,6 @@ pub(crate) fn start_tag(b: &[u8], s: usize, limits: Limits) -> Scan<StartTag> {
                     return Scan::Bail;
                 }
                 known.xmlns = Some((v_at - s, v_len));
-                // No reference, and no byte below 0x20 in the value.
-                known.xmlns_verbatim = !has_ref && value_odd == 0;
             }
         } else if name == b"xml:lang" {
             known.lang = Some((v_at - s, v_len));

@@ -140,6 +140,8 @@ enum State {
 struct HeaderInfo {
     qname: String,
     default_ns: String,
+    /// Whether `default_ns` holds no `&`, tab, line feed or carriage return.
+    default_ns_verbatim: bool,
     lang: Option<String>,
     bindings: Vec<Binding>,
 }
@@ -413,8 +415,9 @@ impl StreamReader {
                 content,
                 end,
                 name_len,
-                decls,
+                mut decls,
             } => {
+                decls.default_ns_verbatim = self.header.default_ns_verbatim;
                 let scope = Scope {
                     default_ns: Cow::Borrowed(self.header.default_ns.as_str()),
                     lang: self.header.lang.as_deref().map(Cow::Borrowed),
@@ -958,6 +961,10 @@ impl StreamReader {
         if e - s > self.config.max_stanza_size {
             return Err(self.err(ErrorKind::StanzaSizeLimit(self.config.max_stanza_size), s));
         }
+        header.default_ns_verbatim = !header
+            .default_ns
+            .bytes()
+            .any(|b| matches!(b, b'&' | b'\t' | b'\n' | b'\r'));
         self.header = header;
         self.state = State::Stream;
         Ok(Found::Header {
