@@ -49,26 +49,31 @@ const WS: u8 = 16;
 /// The end of the name whose first byte, of class `first`, is at `i - 1`, and the classes of
 /// its bytes or-ed together.
 #[inline(always)]
-fn name_rest(b: &[u8], mut i: usize, first: u8) -> (usize, u8) {
+fn name_rest(b: &[u8], i: usize, first: u8) -> (usize, u8) {
     let mut seen = first;
-    while let Some(&c) = b.get(i) {
+    let mut n = 0;
+    for &c in b.get(i..).unwrap_or_default() {
         let k = CLASS[usize::from(c)];
         if k & NAME == 0 {
             break;
         }
         seen |= k;
-        i += 1;
+        n += 1;
     }
-    (i, seen)
+    (i + n, seen)
 }
 
 /// The first index from `i` that is not XML whitespace.
 #[inline(always)]
-fn skip_ws(b: &[u8], mut i: usize) -> usize {
-    while b.get(i).is_some_and(|&c| CLASS[usize::from(c)] & WS != 0) {
-        i += 1;
+fn skip_ws(b: &[u8], i: usize) -> usize {
+    let mut n = 0;
+    for &c in b.get(i..).unwrap_or_default() {
+        if CLASS[usize::from(c)] & WS == 0 {
+            break;
+        }
+        n += 1;
     }
-    i
+    i + n
 }
 
 const LO: u64 = 0x0101_0101_0101_0101;
