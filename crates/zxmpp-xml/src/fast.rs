@@ -357,6 +357,33 @@ fn predefined(r: &[u8]) -> Option<usize> {
     }
 }
 
+/// The length of the name when `r` starts with a character reference to an XML `Char` and its
+/// `;` (`#x263A`, `#65`); `None` sends it to the general check.
+#[inline]
+fn char_ref(r: &[u8]) -> Option<usize> {
+    let (radix, from) = match r {
+        [b'#', b'x', ..] => (16, 2),
+        [b'#', ..] => (10, 1),
+        _ => return None,
+    };
+    let mut v: u32 = 0;
+    let mut len = from;
+    for &c in r.get(from..)?.iter().take(9) {
+        if c == b';' {
+            break;
+        }
+        // At most eight digits: no overflow.
+        v = v * radix + char::from(c).to_digit(radix)?;
+        len += 1;
+    }
+    if len == from || len - from > 8 || r.get(len) != Some(&b';') {
+        return None;
+    }
+    char::from_u32(v)
+        .filter(|&c| crate::chars::is_xml_char(c))
+        .map(|_| len)
+}
+
 /// Scans character data inside a stanza from `b[s]` (not a `<`) to the next `<` or the end of
 /// `b`; returns its end when every reference in it is allowed, and where it stops being plain:
 /// `None` when it is only ASCII with no control characters (then it is valid UTF-8 and holds
@@ -377,7 +404,8 @@ pub(crate) fn text(b: &[u8], s: usize) -> Scan<(usize, Option<usize>)> {
                 // A reference: up to `;`, which must come before any `<`. Allowed names are
                 // short (ten bytes at most), so look at a few bytes only.
                 let name_from = at + 1;
-                if let Some(len) = predefined(rest.get(name_from..).unwrap_or_default()) {
+                let r = rest.get(name_from..).unwrap_or_default();
+                if let Some(len) = predefined(r).or_else(|| char_ref(r)) {
                     from = name_from + len + 1;
                     continue;
                 }
@@ -708,6 +736,31 @@ mod tests {
             Scan::Ok((10, Some(5)))
         );
         assert_eq!(text(b"&ampx;<", 0), Scan::Bail);
+        assert_eq!(text(b"&#x263A;&#x10FFFF;&#9;<", 0), Scan::Ok((22, None)));
+        for bad in [
+            &b"&#x0;<"[..],
+            b"&#1;<",
+            b"&#xFFFE;<",
+            b"&#xD800;<",
+            b"&#x110000;<",
+            b"&#x000000041;<",
+            b"&#;<",
+            b"&#x;<",
+            b"&#X41;<",
+            b"&#12a;<",
+            b"&#12<",
+        ] {
+            assert_eq!(text(bad, 0), Scan::Bail, "{bad:?}");
+        }
+        for n in 0..0x11_0000u32 {
+            let hex = format!("#x{n:X}");
+            let dec = format!("#{n}");
+            for name in [hex, dec] {
+                let r = format!("{name};");
+                let want = check_reference(name.as_bytes()).ok().map(|()| name.len());
+                assert_eq!(char_ref(r.as_bytes()), want, "{name}");
+            }
+        }
         assert_eq!(text(b"&am;<", 0), Scan::Bail);
         assert_eq!(text(b"&quot<", 0), Scan::Bail);
         assert_eq!(text(b"a &nbsp; b<", 0), Scan::Bail);

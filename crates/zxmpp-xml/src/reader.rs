@@ -717,8 +717,10 @@ impl StreamReader {
                                 tag.end,
                                 tag.name_len,
                                 tag.empty,
-                                tag.known,
-                                clean,
+                                Proven {
+                                    decls: tag.known,
+                                    chars: clean,
+                                },
                             )?,
                             tag.end,
                         )
@@ -770,7 +772,11 @@ impl StreamReader {
         match event {
             XmlEvent::Start(t) | XmlEvent::Empty(t) => {
                 let empty = matches!(event, XmlEvent::Empty(_));
-                self.on_start(buf, s, e, t.name().as_ref().len(), empty, None, false)
+                let proven = Proven {
+                    decls: None,
+                    chars: false,
+                };
+                self.on_start(buf, s, e, t.name().as_ref().len(), empty, proven)
             }
             XmlEvent::End(t) => self.on_end(buf, s, e, t.name().as_ref().len()),
             XmlEvent::Text(_) | XmlEvent::CData(_) | XmlEvent::GeneralRef(_) => {
@@ -819,9 +825,12 @@ impl StreamReader {
         e: usize,
         name_len: usize,
         empty: bool,
-        known: Option<KnownDecls>,
-        clean: bool,
+        proven: Proven,
     ) -> Result<Step> {
+        let Proven {
+            decls: known,
+            chars: clean,
+        } = proven;
         match self.state {
             State::Closed => Err(self.err(ErrorKind::DataAfterEnd, s)),
             State::Stanza => {
@@ -1184,6 +1193,16 @@ impl StreamReader {
             decls: known,
         })
     }
+}
+
+/// What the scan that found a start tag proved about it.
+#[derive(Debug, Clone, Copy)]
+struct Proven {
+    /// The tag's namespace-relevant attributes when it was validated in full (else the full
+    /// tag check runs).
+    decls: Option<KnownDecls>,
+    /// Whether its bytes are known to be UTF-8 and XML `Char`s.
+    chars: bool,
 }
 
 /// What `check_tag` learned about a tag.
