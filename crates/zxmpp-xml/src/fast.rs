@@ -372,7 +372,10 @@ fn char_ref(r: &[u8]) -> Option<usize> {
         if c == b';' {
             break;
         }
-        // At most eight digits: no overflow.
+        if len - from == 8 {
+            // A ninth digit: too long (and eight cannot overflow).
+            return None;
+        }
         v = v * radix + char::from(c).to_digit(radix)?;
         len += 1;
     }
@@ -744,6 +747,8 @@ mod tests {
             b"&#xD800;<",
             b"&#x110000;<",
             b"&#x000000041;<",
+            b"&#x288888888888;<",
+            b"&#999999999999;<",
             b"&#;<",
             b"&#x;<",
             b"&#X41;<",
