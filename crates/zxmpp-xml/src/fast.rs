@@ -615,6 +615,14 @@ mod tests {
         "\u{FEFF}",
         "é日😀",
         "\u{7F}\u{85}",
+        "plain text that runs on for more than thirty-two bytes, then caf\u{e9}",
+        "plain text that runs on for more than thirty-two bytes, then \u{1}",
+        "plain text that runs on for more than thirty-two bytes, then \u{FFFF}",
+        "<v a='a long attribute value that goes on and on, caf\u{e9}'/>",
+        "<w a='x\u{1}y' b='\u{FFFE}'/>",
+        "<x a='\t\n'>\u{e9}&#x263A;&#65;</x>",
+        "&#x110000;",
+        "&#x0000000041;",
     ];
 
     /// What comes between stanzas: mostly whitespace, sometimes something else.
