@@ -13,6 +13,16 @@ use tokio_rustls::rustls::ClientConfig;
 
 use crate::policy::{Policy, Target};
 
+/// Bytes read from a plain upstream connection at once (one buffer per runtime thread, not per session).
+const SCRATCH_SIZE: usize = 64 * 1024;
+/// Room reserved for a TLS read (rustls keeps its own buffers as well).
+const TLS_READ_CHUNK: usize = 4 * 1024;
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Box<[u8]>> =
+        std::cell::RefCell::new(vec![0; SCRATCH_SIZE].into_boxed_slice());
+}
+
 /// An upstream connection, plain or TLS.
 pub(crate) enum Conn {
     Plain(TcpStream),
@@ -20,10 +30,32 @@ pub(crate) enum Conn {
 }
 
 impl Conn {
-    pub(crate) async fn read_buf(&mut self, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    /// Appends what the connection has to `buf`; `Ok(0)` at end of file.
+    ///
+    /// A plain connection waits for readiness without a buffer and then reads into a per-thread scratch buffer,
+    /// so that an idle session holds no read buffer at all (only the bytes of an incomplete stanza, in `buf`).
+    /// A TLS connection reads through rustls (which buffers anyway) into `buf`, reserving a small chunk.
+    pub(crate) async fn read_into(&mut self, buf: &mut Vec<u8>) -> std::io::Result<usize> {
         match self {
-            Self::Plain(s) => s.read_buf(buf).await,
-            Self::Tls(s) => s.read_buf(buf).await,
+            Self::Plain(s) => loop {
+                s.readable().await?;
+                let read: std::io::Result<usize> = SCRATCH.with(|scratch| {
+                    let mut scratch = scratch.borrow_mut();
+                    let n = s.try_read(&mut scratch[..])?;
+                    buf.extend_from_slice(scratch.get(..n).unwrap_or_default());
+                    Ok(n)
+                });
+                match read {
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    other => return other,
+                }
+            },
+            Self::Tls(s) => {
+                if buf.capacity() - buf.len() < TLS_READ_CHUNK {
+                    buf.reserve(TLS_READ_CHUNK);
+                }
+                s.read_buf(buf).await
+            }
         }
     }
 
