@@ -522,6 +522,16 @@ fn rss_kb(pid: Option<u32>) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
+/// User + system CPU seconds of a process so far (clock ticks of 1/100 s, as on Linux).
+fn cpu_secs(pid: Option<u32>) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid?)).ok()?;
+    // Fields after the command name (which may contain spaces) end with `)`.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
 fn timestamps(text: &str, now: u128, into: &mut Vec<f64>) {
     for part in text.split("t=").skip(1) {
         let digits: String = part.chars().take_while(char::is_ascii_digit).collect();
@@ -1143,12 +1153,25 @@ async fn run(o: &Opts, cm: &Cm) {
 
     if only("messages") {
         let mut rates = Vec::new();
-        for (i, (name, ep, _)) in servers.into_iter().enumerate() {
+        for (i, (name, ep, pid)) in servers.into_iter().enumerate() {
             let pairs = login_pairs(ep, o.pairs, &format!("m{run_id}{i}")).await;
             let n = pairs.senders.len();
+            let cpu = (cpu_secs(pid), cpu_secs(o.prosody_pid), Instant::now());
             let s = run_pairs(pairs, o.duration, None, o.window).await;
+            let usage = |before: Option<f64>, now: Option<u32>| {
+                let used = cpu_secs(now)? - before?;
+                Some(format!(
+                    "{:.0}%",
+                    100.0 * used / cpu.2.elapsed().as_secs_f64()
+                ))
+            };
+            let cpu_text = match (i, usage(cpu.0, pid), usage(cpu.1, o.prosody_pid)) {
+                (0, Some(cm), Some(p)) => format!("; CPU zxmpp-cm {cm}, Prosody c2s {p}"),
+                (_, Some(c), _) => format!("; CPU {c}"),
+                _ => String::new(),
+            };
             println!(
-                "messages  {name:<17} {:9.1} messages/s, latency p50 {:.2} ms p99 {:.2} ms ({n} pairs, {} s)",
+                "messages  {name:<17} {:9.1} messages/s, latency p50 {:.2} ms p99 {:.2} ms ({n} pairs, {} s{cpu_text})",
                 s.rate(),
                 s.p50,
                 s.p99,
