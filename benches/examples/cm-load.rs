@@ -706,6 +706,7 @@ async fn run_pairs(pairs: Pairs, secs: u64, rate: Option<f64>, window: u64) -> S
         }));
     }
     let mut tx_tasks = Vec::new();
+    let n_senders = pairs.senders.len().max(1);
     for ((p, tx), flow) in pairs.senders.into_iter().enumerate().zip(flows) {
         let stop = stop.clone();
         let to = format!("bob@{DOMAIN}/{}-rx-{p}", pairs.tag);
@@ -717,7 +718,9 @@ async fn run_pairs(pairs: Pairs, secs: u64, rate: Option<f64>, window: u64) -> S
             slots.push_back(tokio::spawn(async move { http }));
             slots.push_back(tokio::spawn(async move { second }));
             let interval = rate.map(|r| Duration::from_secs_f64(1.0 / r.max(0.001)));
-            let mut next_at = Instant::now();
+            // Senders at a fixed rate start at staggered phases, so that they do not send in bursts.
+            let mut next_at =
+                Instant::now() + interval.unwrap_or_default() * p as u32 / n_senders as u32;
             let mut sent = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 if let Some(iv) = interval {
@@ -774,7 +777,7 @@ async fn run_pairs(pairs: Pairs, secs: u64, rate: Option<f64>, window: u64) -> S
 }
 
 /// The same as [`run_pairs`] over direct c2s connections to Prosody.
-async fn run_c2s_pairs(addr: SocketAddr, n: usize, secs: u64, rate: f64, tag: &str) -> Stats {
+async fn login_c2s_pairs(addr: SocketAddr, n: usize, tag: &str) -> (Vec<C2s>, Vec<C2s>) {
     let mut senders = Vec::new();
     let mut receivers = Vec::new();
     for p in 0..n {
@@ -787,6 +790,15 @@ async fn run_c2s_pairs(addr: SocketAddr, n: usize, secs: u64, rate: f64, tag: &s
             eprintln!("cm-load: a c2s pair could not log in");
         }
     }
+    (senders, receivers)
+}
+
+async fn run_c2s_pairs(
+    (senders, receivers): (Vec<C2s>, Vec<C2s>),
+    secs: u64,
+    rate: f64,
+    tag: &str,
+) -> Stats {
     let stop = Arc::new(AtomicBool::new(false));
     let lat = Arc::new(Mutex::new(Vec::new()));
     let window_end = Instant::now() + Duration::from_secs(secs);
@@ -819,12 +831,13 @@ async fn run_c2s_pairs(addr: SocketAddr, n: usize, secs: u64, rate: f64, tag: &s
             let _ = rx.stream.write_all(b"</stream:stream>").await;
         }));
     }
+    let n_senders = senders.len().max(1);
     for (p, mut tx) in senders.into_iter().enumerate() {
         let stop = stop.clone();
         let to = format!("bob@{DOMAIN}/{tag}-rx-{p}");
         tasks.push(tokio::spawn(async move {
             let iv = Duration::from_secs_f64(1.0 / rate.max(0.001));
-            let mut next_at = Instant::now();
+            let mut next_at = Instant::now() + iv * p as u32 / n_senders as u32;
             while !stop.load(Ordering::Relaxed) {
                 tokio::time::sleep_until(next_at.into()).await;
                 next_at += iv;
@@ -1186,25 +1199,26 @@ async fn run(o: &Opts, cm: &Cm) {
     }
 
     if only("latency") {
+        // The three paths run at the same time, so that they meet the same moments of load on Prosody (its
+        // pauses dominate the p99 of all three): the difference is what zxmpp-cm adds.
         let per_pair = o.latency_rate / o.pairs.max(1) as f64;
-        let direct = run_c2s_pairs(
-            o.prosody_c2s,
-            o.pairs,
-            o.duration,
-            per_pair,
-            &format!("d{run_id}"),
-        )
-        .await;
+        let tag = format!("d{run_id}");
+        let c2s = login_c2s_pairs(o.prosody_c2s, o.pairs, &tag).await;
+        let cm_pairs = login_pairs(&cm_ep, o.pairs, &format!("a{run_id}0")).await;
+        let pr_pairs = login_pairs(&pr_ep, o.pairs, &format!("a{run_id}1")).await;
+        let (direct, via_cm, via_pr) = tokio::join!(
+            run_c2s_pairs(c2s, o.duration, per_pair, &tag),
+            run_pairs(cm_pairs, o.duration, Some(per_pair), u64::MAX),
+            run_pairs(pr_pairs, o.duration, Some(per_pair), u64::MAX),
+        );
         println!(
-            "latency   direct c2s        {:9.1} messages/s, latency p50 {:.2} ms p99 {:.2} ms ({} pairs)",
+            "latency   direct c2s        {:9.1} messages/s, latency p50 {:.2} ms p99 {:.2} ms ({} pairs each, all three at once)",
             direct.rate(),
             direct.p50,
             direct.p99,
             o.pairs
         );
-        for (i, (name, ep, _)) in servers.into_iter().enumerate() {
-            let pairs = login_pairs(ep, o.pairs, &format!("a{run_id}{i}")).await;
-            let s = run_pairs(pairs, o.duration, Some(per_pair), u64::MAX).await;
+        for (name, s) in [(CM, via_cm), (PROSODY, via_pr)] {
             println!(
                 "latency   {name:<17} {:9.1} messages/s, latency p50 {:.2} ms p99 {:.2} ms; added over direct c2s: p50 {:+.2} ms p99 {:+.2} ms",
                 s.rate(),
