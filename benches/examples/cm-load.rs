@@ -1169,7 +1169,13 @@ async fn run(o: &Opts, cm: &Cm) {
         for (i, (name, ep, pid)) in servers.into_iter().enumerate() {
             let pairs = login_pairs(ep, o.pairs, &format!("m{run_id}{i}")).await;
             let n = pairs.senders.len();
-            let cpu = (cpu_secs(pid), cpu_secs(o.prosody_pid), Instant::now());
+            let me = Some(std::process::id());
+            let cpu = (
+                cpu_secs(pid),
+                cpu_secs(o.prosody_pid),
+                Instant::now(),
+                cpu_secs(me),
+            );
             let s = run_pairs(pairs, o.duration, None, o.window).await;
             let usage = |before: Option<f64>, now: Option<u32>| {
                 let used = cpu_secs(now)? - before?;
@@ -1178,9 +1184,12 @@ async fn run(o: &Opts, cm: &Cm) {
                     100.0 * used / cpu.2.elapsed().as_secs_f64()
                 ))
             };
+            let load = usage(cpu.3, me).unwrap_or_default();
             let cpu_text = match (i, usage(cpu.0, pid), usage(cpu.1, o.prosody_pid)) {
-                (0, Some(cm), Some(p)) => format!("; CPU zxmpp-cm {cm}, Prosody c2s {p}"),
-                (_, Some(c), _) => format!("; CPU {c}"),
+                (0, Some(cm), Some(p)) => {
+                    format!("; CPU zxmpp-cm {cm}, Prosody c2s {p}, cm-load {load}")
+                }
+                (_, Some(c), _) => format!("; CPU {c}, cm-load {load}"),
                 _ => String::new(),
             };
             println!(
@@ -1201,6 +1210,8 @@ async fn run(o: &Opts, cm: &Cm) {
     if only("latency") {
         // The three paths run at the same time, so that they meet the same moments of load on Prosody (its
         // pauses dominate the p99 of all three): the difference is what zxmpp-cm adds.
+        // Let Prosody finish what earlier scenarios left (queued stanzas, sessions closing).
+        tokio::time::sleep(Duration::from_secs(5)).await;
         let per_pair = o.latency_rate / o.pairs.max(1) as f64;
         let tag = format!("d{run_id}");
         let c2s = login_c2s_pairs(o.prosody_c2s, o.pairs, &tag).await;
