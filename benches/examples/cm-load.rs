@@ -5,25 +5,30 @@
 //! scripts/prosody start && eval "$(scripts/prosody env)"
 //! cargo build --release -p zxmpp-cm -p zxmpp-benches --example cm-load
 //! target/release/examples/cm-load                      # small defaults, ~1 minute
-//! target/release/examples/cm-load --idle 9000 --pairs 100 --duration 20 --after 60
+//! target/release/examples/cm-load --idle 9000 --pairs 100 --duration 20 --after 60 --logins 600 \
+//!     --login-parallel 20 --latency-rate 200   # the recorded run, ~4 minutes
 //! ```
 //!
 //! It starts `zxmpp-cm` itself (the binary next to it, `target/release/zxmpp-cm`, or `--cm-bin`) as a separate
 //! process so that its memory is measured alone; `--cm-url URL [--cm-pid PID]` uses a running one instead.
 //! Prosody's PID (for its memory) comes from `--prosody-pid` or `$ZXMPP_PROSODY_STATE/pid`.
 //!
-//! Scenarios, each run against both servers:
+//! Scenarios, each run against both servers, in this order:
+//! - `latency`: `--pairs` pairs per path sending `--latency-rate` messages/s in all per path (senders at staggered
+//!   phases), through zxmpp-cm, through mod_bosh and over direct c2s TCP to Prosody, the three at once so that they
+//!   meet the same load; the added latency of zxmpp-cm is its p50/p99 minus direct c2s's.
+//! - `idle`: `--idle` sessions, each a session creation plus one held empty request (re-polled when answered),
+//!   client sockets bound to `--source-addrs` addresses 127.0.0.2, 127.0.0.3, …; memory per session is the
+//!   RSS growth of the serving process divided by the sessions held (Prosody first, while its heap is fresh).
+//! - `teardown`: all idle sessions terminate at once (`--teardown-parallel` at a time) while `--pairs` pairs,
+//!   logged in just before, send as in `messages` for `--after` s: messages/s in all and per sixth of the window
+//!   (the "collapse" check).
 //! - `logins`: create, SASL PLAIN, restart, bind, terminate; `--logins` in all, `--login-parallel` at a time.
 //! - `messages`: `--pairs` sender/receiver pairs for `--duration` s; each sender keeps two requests in flight
 //!   and at most `--window` (4) messages sent and not yet received (closed loop, as fast as the server
-//!   delivers), receivers long-poll; latency from the sender's timestamp to the receipt.
-//! - `idle`: `--idle` sessions, each a session creation plus one held empty request (re-polled when answered),
-//!   client sockets bound to `--source-addrs` addresses 127.0.0.2, 127.0.0.3, …; memory per session is the
-//!   RSS growth of the serving process divided by the sessions held.
-//! - `teardown`: all idle sessions terminate at once (`--teardown-parallel` at a time), and `--pairs` pairs logged
-//!   in before measure messages/s during the `--after` s that follow (the "collapse" check).
-//! - `latency`: `--pairs` pairs sending `--latency-rate` messages/s in all, through zxmpp-cm, through mod_bosh and
-//!   over direct c2s TCP to Prosody; the added latency of zxmpp-cm is its p50/p99 minus direct c2s's.
+//!   delivers), receivers long-poll; latency from the sender's timestamp to the receipt; CPU of the processes.
+//!
+//! `--only latency|idle|logins|messages` runs one (`idle` includes `teardown`).
 //!
 //! All traffic stays on loopback (127.0.0.0/8).
 
@@ -546,6 +551,8 @@ struct Stats {
     secs: f64,
     p50: f64,
     p99: f64,
+    /// Messages/s in each sixth of the window (when arrival times were kept).
+    series: Vec<f64>,
 }
 
 impl Stats {
@@ -561,7 +568,25 @@ impl Stats {
             secs,
             p50: pct(0.5),
             p99: pct(0.99),
+            series: Vec::new(),
         }
+    }
+
+    fn with_arrivals(mut self, arrivals: &[f64]) -> Self {
+        let width = self.secs / 6.0;
+        let mut counts = [0usize; 6];
+        for &t in arrivals {
+            if let Some(c) = counts.get_mut((t / width) as usize) {
+                *c += 1;
+            }
+        }
+        self.series = counts.iter().map(|&c| c as f64 / width).collect();
+        self
+    }
+
+    fn series_text(&self) -> String {
+        let parts: Vec<String> = self.series.iter().map(|r| format!("{r:.0}")).collect();
+        format!("per {:.0} s: {}", self.secs / 6.0, parts.join(" "))
     }
 
     fn rate(&self) -> f64 {
@@ -668,6 +693,7 @@ async fn run_pairs(pairs: Pairs, secs: u64, rate: Option<f64>, window: u64) -> S
     let stop = Arc::new(AtomicBool::new(false));
     let (stop_rx_tx, stop_rx) = tokio::sync::watch::channel(false);
     let lat = Arc::new(Mutex::new(Vec::new()));
+    let arr = Arc::new(Mutex::new(Vec::new()));
     let started = Instant::now();
     let window_end = started + Duration::from_secs(secs);
     let flows: Vec<Arc<Flow>> = (0..pairs.receivers.len())
@@ -675,9 +701,10 @@ async fn run_pairs(pairs: Pairs, secs: u64, rate: Option<f64>, window: u64) -> S
         .collect();
     let mut rx_tasks = Vec::new();
     for (mut rx, flow) in pairs.receivers.into_iter().zip(flows.clone()) {
-        let (mut stop_rx, lat) = (stop_rx.clone(), lat.clone());
+        let (mut stop_rx, lat, arr) = (stop_rx.clone(), lat.clone(), arr.clone());
         rx_tasks.push(tokio::spawn(async move {
             let mut mine = Vec::new();
+            let mut arrivals = Vec::new();
             let mut scratch = Vec::new();
             // The poll is held until something arrives (or `wait` passes); never abandoned before the end, since
             // a new empty request while one is held within `polling` is overactivity (XEP-0124 §11).
@@ -695,6 +722,8 @@ async fn run_pairs(pairs: Pairs, secs: u64, rate: Option<f64>, window: u64) -> S
                         flow.notify.notify_one();
                         if Instant::now() <= window_end {
                             mine.extend_from_slice(&scratch);
+                            let at = started.elapsed().as_secs_f64();
+                            arrivals.extend(scratch.iter().map(|_| at));
                         }
                         rx.inbox.clear();
                     }
@@ -702,6 +731,7 @@ async fn run_pairs(pairs: Pairs, secs: u64, rate: Option<f64>, window: u64) -> S
                 }
             }
             lat.lock().await.extend(mine);
+            arr.lock().await.extend(arrivals);
             rx.bosh.terminate(None).await;
         }));
     }
@@ -773,7 +803,8 @@ async fn run_pairs(pairs: Pairs, secs: u64, rate: Option<f64>, window: u64) -> S
         let _ = t.await;
     }
     let l = lat.lock().await.clone();
-    Stats::new(l, secs as f64)
+    let a = arr.lock().await.clone();
+    Stats::new(l, secs as f64).with_arrivals(&a)
 }
 
 /// The same as [`run_pairs`] over direct c2s connections to Prosody.
@@ -1083,6 +1114,39 @@ async fn run(o: &Opts, cm: &Cm) {
     let only = |s: &str| o.only.as_deref().is_none_or(|x| x == s);
     let run_id = initial_rid() % 100_000;
 
+    // First, on a quiet Prosody whose heap has not grown yet (after thousands of sessions its garbage collector
+    // pauses dominate every latency).
+    if only("latency") {
+        // The three paths run at the same time, so that they meet the same moments of load on Prosody (its
+        // pauses dominate the p99 of all three): the difference is what zxmpp-cm adds.
+        let per_pair = o.latency_rate / o.pairs.max(1) as f64;
+        let tag = format!("d{run_id}");
+        let c2s = login_c2s_pairs(o.prosody_c2s, o.pairs, &tag).await;
+        let cm_pairs = login_pairs(&cm_ep, o.pairs, &format!("a{run_id}0")).await;
+        let pr_pairs = login_pairs(&pr_ep, o.pairs, &format!("a{run_id}1")).await;
+        let (direct, via_cm, via_pr) = tokio::join!(
+            run_c2s_pairs(c2s, o.duration, per_pair, &tag),
+            run_pairs(cm_pairs, o.duration, Some(per_pair), u64::MAX),
+            run_pairs(pr_pairs, o.duration, Some(per_pair), u64::MAX),
+        );
+        println!(
+            "latency   direct c2s        {:9.1} messages/s, latency p50 {:.2} ms p99 {:.2} ms ({} pairs each, all three at once)",
+            direct.rate(),
+            direct.p50,
+            direct.p99,
+            o.pairs
+        );
+        for (name, s) in [(CM, via_cm), (PROSODY, via_pr)] {
+            println!(
+                "latency   {name:<17} {:9.1} messages/s, latency p50 {:.2} ms p99 {:.2} ms; added over direct c2s: p50 {:+.2} ms p99 {:+.2} ms",
+                s.rate(),
+                s.p50,
+                s.p99,
+                s.p50 - direct.p50,
+                s.p99 - direct.p99
+            );
+        }
+    }
     if only("idle") {
         let mut kb = Vec::new();
         let mut after_rates = Vec::new();
@@ -1125,9 +1189,10 @@ async fn run(o: &Opts, cm: &Cm) {
             let teardown = t0.elapsed().as_secs_f64();
             let s = run.await.unwrap_or_else(|_| Stats::new(Vec::new(), 1.0));
             println!(
-                "teardown  {name:<17} {:6} sessions terminated in {teardown:.1} s; meanwhile and after: {:9.1} messages/s, latency p50 {:.2} ms p99 {:.2} ms ({n_pairs} pairs, {} s)",
+                "teardown  {name:<17} {:6} sessions terminated in {teardown:.1} s; meanwhile and after: {:9.1} messages/s ({}), latency p50 {:.2} ms p99 {:.2} ms ({n_pairs} pairs, {} s)",
                 idle.held,
                 s.rate(),
+                s.series_text(),
                 s.p50,
                 s.p99,
                 o.after
@@ -1205,39 +1270,5 @@ async fn run(o: &Opts, cm: &Cm) {
             "messages  ratio zxmpp-cm / prosody: {}",
             ratio(rates[0], rates[1])
         );
-    }
-
-    if only("latency") {
-        // The three paths run at the same time, so that they meet the same moments of load on Prosody (its
-        // pauses dominate the p99 of all three): the difference is what zxmpp-cm adds.
-        // Let Prosody finish what earlier scenarios left (queued stanzas, sessions closing).
-        tokio::time::sleep(Duration::from_secs(5)).await;
-        let per_pair = o.latency_rate / o.pairs.max(1) as f64;
-        let tag = format!("d{run_id}");
-        let c2s = login_c2s_pairs(o.prosody_c2s, o.pairs, &tag).await;
-        let cm_pairs = login_pairs(&cm_ep, o.pairs, &format!("a{run_id}0")).await;
-        let pr_pairs = login_pairs(&pr_ep, o.pairs, &format!("a{run_id}1")).await;
-        let (direct, via_cm, via_pr) = tokio::join!(
-            run_c2s_pairs(c2s, o.duration, per_pair, &tag),
-            run_pairs(cm_pairs, o.duration, Some(per_pair), u64::MAX),
-            run_pairs(pr_pairs, o.duration, Some(per_pair), u64::MAX),
-        );
-        println!(
-            "latency   direct c2s        {:9.1} messages/s, latency p50 {:.2} ms p99 {:.2} ms ({} pairs each, all three at once)",
-            direct.rate(),
-            direct.p50,
-            direct.p99,
-            o.pairs
-        );
-        for (name, s) in [(CM, via_cm), (PROSODY, via_pr)] {
-            println!(
-                "latency   {name:<17} {:9.1} messages/s, latency p50 {:.2} ms p99 {:.2} ms; added over direct c2s: p50 {:+.2} ms p99 {:+.2} ms",
-                s.rate(),
-                s.p50,
-                s.p99,
-                s.p50 - direct.p50,
-                s.p99 - direct.p99
-            );
-        }
     }
 }
