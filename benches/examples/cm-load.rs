@@ -586,7 +586,12 @@ impl Stats {
 
     fn series_text(&self) -> String {
         let parts: Vec<String> = self.series.iter().map(|r| format!("{r:.0}")).collect();
-        format!("per {:.0} s: {}", self.secs / 6.0, parts.join(" "))
+        let width = self.secs / 6.0;
+        if width >= 10.0 {
+            format!("per {width:.0} s: {}", parts.join(" "))
+        } else {
+            format!("per {width:.1} s: {}", parts.join(" "))
+        }
     }
 
     fn rate(&self) -> f64 {
@@ -999,6 +1004,11 @@ async fn idle(o: &Opts, ep: &Endpoint, pid: Option<u32>, other: Option<u32>) -> 
 
 fn per_session(before: Option<u64>, after: Option<u64>, n: usize) -> Option<(f64, f64)> {
     let (b, a) = (before?, after?);
+    // No growth: the process reused memory it had freed before (a server that ran earlier loads); the number
+    // would mean nothing.
+    if a <= b {
+        return None;
+    }
     let delta_kb = a.saturating_sub(b) as f64;
     Some((delta_kb / 1024.0, delta_kb / n.max(1) as f64))
 }
@@ -1173,7 +1183,8 @@ async fn run(o: &Opts, cm: &Cm) {
                 }
                 None => {
                     println!(
-                        "idle      {name:<17} {:6} sessions held ({} asked), memory unknown (no pid)",
+                        "idle      {name:<17} {:6} sessions held ({} asked), memory unknown (no pid, or its RSS did \
+                         not grow: freed memory reused; use a freshly started server and more sessions)",
                         idle.held, o.idle
                     );
                     kb.push(f64::NAN);

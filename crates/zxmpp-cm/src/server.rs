@@ -101,12 +101,10 @@ impl Server {
         let tls = roots
             .client_config()
             .map_err(|e| Error::Tls(e.to_string()))?;
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| Error::Listen {
-                address: config.listen.to_string(),
-                source,
-            })?;
+        let listener = listen(config.listen).map_err(|source| Error::Listen {
+            address: config.listen.to_string(),
+            source,
+        })?;
         let shared = Arc::new(Shared {
             policy: Policy::new(&config),
             config,
@@ -177,6 +175,24 @@ impl Server {
         tokio::time::sleep(Duration::from_millis(50)).await;
         tracing::info!("stopped");
     }
+}
+
+/// Connections waiting to be accepted. std's (and so `TcpListener::bind`'s) 128 overflows when a few hundred
+/// clients connect at once (a mass reconnect, a mass terminate): the kernel drops their SYNs and they retry only
+/// after a second.
+const LISTEN_BACKLOG: u32 = 4096;
+
+fn listen(address: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if address.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // As std's bind does on Unix: a restarted server can bind while old connections are in TIME_WAIT.
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 fn text(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
