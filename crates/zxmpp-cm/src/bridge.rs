@@ -398,6 +398,8 @@ impl Bridge {
             Ok(target) => {
                 let id = StreamId(self.next_id);
                 self.next_id += 1;
+                // Most sessions have one stream: grow one at a time, not by Vec's minimum of four.
+                self.streams.reserve_exact(1);
                 self.streams.push(Stream {
                     id,
                     name,

@@ -229,6 +229,8 @@ impl Links {
         let i = match self.links.iter().position(|(l, _)| *l == id) {
             Some(i) => i,
             None => {
+                // Most sessions have one stream: grow one link at a time, not by Vec's minimum of four.
+                self.links.reserve_exact(1);
                 self.links.push((id, Link::new()));
                 self.links.len() - 1
             }
