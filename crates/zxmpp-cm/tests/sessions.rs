@@ -4,37 +4,7 @@
 
 mod common;
 
-use std::io::Read;
-use std::net::TcpListener;
-use std::thread;
-
-use common::{Cm, NS, Session, attr, fresh_rid, is_terminate, post};
-use zxmpp_cm::{Config, Upstream};
-
-/// Accepts connections and reads them until the peer hangs up.
-fn silent_upstream() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { break };
-            thread::spawn(move || {
-                let mut buf = [0u8; 1024];
-                while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
-            });
-        }
-    });
-    port
-}
-
-fn config(edit: impl FnOnce(&mut Config)) -> Config {
-    let mut config = Config::default();
-    config.upstreams.push(
-        Upstream::new("example.test").with_address(format!("127.0.0.1:{}", silent_upstream())),
-    );
-    edit(&mut config);
-    config
-}
+use common::{Cm, NS, Session, attr, fresh_rid, is_terminate, post, silent_config as config};
 
 fn creation(rid: u64, extra: &str) -> String {
     format!(

@@ -3,35 +3,11 @@
 
 mod common;
 
-use std::io::Read;
-use std::net::TcpListener;
-use std::thread;
-
-use common::{Cm, NS, agent, attr, fresh_rid};
-use zxmpp_cm::{Config, Error, StickyCookie, Upstream};
-
-fn silent_upstream() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { break };
-            thread::spawn(move || {
-                let mut buf = [0u8; 1024];
-                while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
-            });
-        }
-    });
-    port
-}
+use common::{Cm, NS, agent, attr, fresh_rid, silent_config};
+use zxmpp_cm::{Config, Error, StickyCookie};
 
 fn start(edit: impl FnOnce(&mut Config)) -> Cm {
-    let mut config = Config::default();
-    config.upstreams.push(
-        Upstream::new("example.test").with_address(format!("127.0.0.1:{}", silent_upstream())),
-    );
-    edit(&mut config);
-    Cm::start(config)
+    Cm::start(silent_config(edit))
 }
 
 struct Reply {

@@ -8,7 +8,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use zxmpp_cm::{Config, Server, SrvLookup};
+use zxmpp_cm::{Config, Server, SrvLookup, Upstream};
 
 pub const NS: &str = "http://jabber.org/protocol/httpbind";
 
@@ -229,4 +229,32 @@ impl Session {
         s.until("</jid>");
         s
     }
+}
+
+/// A scripted upstream that accepts connections and reads them until the peer hangs up, never answering, so
+/// that sessions stay open; returns its port on 127.0.0.1.
+pub fn silent_upstream() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            thread::spawn(move || {
+                use std::io::Read as _;
+                let mut buf = [0u8; 1024];
+                while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
+            });
+        }
+    });
+    port
+}
+
+/// A configuration whose only upstream, `example.test`, is a [`silent_upstream`]; `edit` changes the rest.
+pub fn silent_config(edit: impl FnOnce(&mut Config)) -> Config {
+    let mut config = Config::default();
+    config.upstreams.push(
+        Upstream::new("example.test").with_address(format!("127.0.0.1:{}", silent_upstream())),
+    );
+    edit(&mut config);
+    config
 }
