@@ -321,6 +321,9 @@ impl Sim {
                     _ => {}
                 }
             }
+            // As a connection manager does for a session that goes quiet: must change nothing (the other tests
+            // of this file never shrink).
+            cm.shrink_to_fit();
             for t in out {
                 self.cm_response(t.http, t.status, t.body);
             }

@@ -140,6 +140,17 @@ impl Bridge {
         Ok(bridge)
     }
 
+    /// Gives back the memory of drained queues (its own, its BOSH session's): call when the session goes quiet,
+    /// so that an idle session stays small. Nothing observable changes.
+    pub fn shrink_to_fit(&mut self) {
+        self.cm.shrink_to_fit();
+        self.actions.shrink_to_fit();
+        self.streams.shrink_to_fit();
+        for stream in &mut self.streams {
+            stream.pending.shrink_to_fit();
+        }
+    }
+
     /// The session id.
     #[must_use]
     pub fn sid(&self) -> &str {

@@ -46,6 +46,7 @@ pub mod metrics;
 pub mod policy;
 mod recent;
 mod server;
+mod session;
 mod upstream;
 
 pub use bridge::{Action, Bridge, StreamId};

@@ -17,52 +17,39 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio_rustls::rustls::ClientConfig;
-use zxmpp_bosh::{Body, CmConfig, CmTermination, Condition, HttpId, Limits};
+use zxmpp_bosh::{Body, CmConfig, Condition, HttpId, Limits};
 use zxmpp_client::drivers::TlsRoots;
 
-use crate::bridge::{Action, Bridge};
+use crate::bridge::Bridge;
 use crate::dns::{DnsResolver, SrvLookup, StaticSrv};
 use crate::metrics::Metrics;
 use crate::policy::Policy;
 use crate::recent::{Answer, Recent};
-use crate::upstream::{self, Conn, LinkEvent, Links};
-use crate::{Config, Error, PlainUpstream};
+use crate::session::{self, Inbox, Msg, Reply, Session};
+use crate::{Config, Error};
 
 const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
 
-type Reply = oneshot::Sender<(u16, String, Bytes)>;
-
-/// A message to a session's task. The request is boxed: tokio's channel allocates a block of 32 slots per
-/// session up front, so a small message keeps every idle session's channel small (≈ 0.3 KiB instead of 1.8 KiB).
-enum Msg {
-    Request(Box<(HttpId, Bytes, Reply)>),
-    Shutdown,
-}
-
-struct Entry {
-    tx: mpsc::UnboundedSender<Msg>,
-}
-
 #[derive(Default)]
-struct Table {
-    /// Every session task, lingering ones (ended, still answering retransmissions) included.
-    sessions: HashMap<String, Entry>,
+pub(crate) struct Table {
+    /// Every session's inbox, lingering sessions (ended, still answering retransmissions) included.
+    pub(crate) sessions: HashMap<String, Arc<Inbox>>,
     /// Sessions not ended yet: what `max_sessions` limits.
-    live: usize,
-    per_ip: HashMap<IpAddr, usize>,
+    pub(crate) live: usize,
+    pub(crate) per_ip: HashMap<IpAddr, usize>,
     /// Creation requests answered lately, for their retransmissions.
-    recent: Recent,
+    pub(crate) recent: Recent,
 }
 
-struct Shared {
-    config: Config,
-    policy: Arc<Policy>,
-    srv: Arc<dyn SrvLookup>,
-    tls: Arc<ClientConfig>,
-    metrics: Metrics,
-    table: Mutex<Table>,
+pub(crate) struct Shared {
+    pub(crate) config: Config,
+    pub(crate) policy: Arc<Policy>,
+    pub(crate) srv: Arc<dyn SrvLookup>,
+    pub(crate) tls: Arc<ClientConfig>,
+    pub(crate) metrics: Metrics,
+    pub(crate) table: Mutex<Table>,
     next_http: AtomicU64,
     shutting_down: AtomicBool,
     /// The `Set-Cookie` value of the sticky routing cookie, when configured.
@@ -192,8 +179,8 @@ impl Server {
         tracing::info!("shutting down: ending sessions");
         shared.shutting_down.store(true, Ordering::SeqCst);
         if let Ok(table) = shared.table.lock() {
-            for entry in table.sessions.values() {
-                let _ = entry.tx.send(Msg::Shutdown);
+            for inbox in table.sessions.values() {
+                inbox.send(Msg::Shutdown);
             }
         }
         let deadline = Instant::now() + Duration::from_secs(shared.config.shutdown_grace_secs);
@@ -361,18 +348,16 @@ async fn route(shared: &Arc<Shared>, ip: IpAddr, bytes: Bytes) -> Response<Full<
     let creation = sid.is_none();
     match sid {
         Some(sid) => {
-            let sent = shared.table.lock().ok().and_then(|table| {
-                table.sessions.get(&sid).map(|entry| {
-                    entry
-                        .tx
-                        .send(Msg::Request(Box::new((http, bytes, reply_tx))))
-                        .is_ok()
-                })
-            });
-            if sent != Some(true) {
+            let inbox = shared
+                .table
+                .lock()
+                .ok()
+                .and_then(|table| table.sessions.get(&sid).cloned());
+            let Some(inbox) = inbox else {
                 shared.metrics.error("item-not-found");
                 return terminate(Condition::ItemNotFound);
-            }
+            };
+            inbox.send(Msg::Request(http, bytes, reply_tx));
         }
         None => {
             if let Err(condition) = create(shared, ip, http, bytes, reply_tx) {
@@ -476,8 +461,8 @@ fn create(
         zxmpp_bosh::Error::Refused(condition) => condition,
         _ => Condition::BadRequest,
     })?;
-    let (tx, rx) = mpsc::unbounded_channel();
-    table.sessions.insert(sid.clone(), Entry { tx });
+    let inbox = Arc::new(Inbox::default());
+    table.sessions.insert(sid.clone(), Arc::clone(&inbox));
     table.live += 1;
     *table.per_ip.entry(ip).or_default() += 1;
     // The creation response is ready at once: send it, and remember it for a retransmission.
@@ -503,207 +488,13 @@ fn create(
     drop(guard);
     shared.metrics.session_started();
     tracing::info!(sid, %ip, "session created");
-    let mut replies = HashMap::new();
-    if let Some(reply) = reply {
-        replies.insert(http, reply);
-    }
-    tokio::spawn(run_session(Arc::clone(shared), bridge, rx, replies, ip));
+    let session = Session::new(
+        Arc::clone(shared),
+        bridge,
+        inbox,
+        reply.map(|reply| (http, reply)),
+        ip,
+    );
+    tokio::spawn(session::run(session));
     Ok(())
-}
-
-fn termination_label(t: Option<&CmTermination>) -> String {
-    match t {
-        Some(CmTermination::ByClient) => "client-terminate".to_owned(),
-        Some(CmTermination::Inactivity) => "inactivity".to_owned(),
-        Some(CmTermination::Violation(c) | CmTermination::Upstream(c)) => c.to_string(),
-        Some(_) | None => "unknown".to_owned(),
-    }
-}
-
-async fn run_session(
-    shared: Arc<Shared>,
-    mut bridge: Bridge,
-    mut rx: mpsc::UnboundedReceiver<Msg>,
-    mut replies: HashMap<HttpId, Reply>,
-    ip: IpAddr,
-) {
-    let sid = bridge.sid().to_owned();
-    let content_type = bridge.content_type().to_owned();
-    let mut links = Links::default();
-    let mut shutdown_requested = false;
-    let mut ended = false;
-    loop {
-        while let Some(t) = bridge.poll_transmit() {
-            if let Some(reply) = replies.remove(&t.http) {
-                let _ = reply.send((t.status, content_type.clone(), t.body));
-            }
-        }
-        while let Some((id, action)) = bridge.poll_action() {
-            match action {
-                Action::Connect(target) => {
-                    let shared = Arc::clone(&shared);
-                    links.link(id).connecting = Some(Box::pin(async move {
-                        upstream::connect(
-                            &target,
-                            &shared.policy,
-                            shared.srv.as_ref(),
-                            shared.config.connect_timeout(),
-                        )
-                        .await
-                    }));
-                }
-                Action::Write(bytes) => {
-                    if let Some(conn) = links.conn(id)
-                        && conn.write_all(&bytes).await.is_err()
-                    {
-                        links.link(id).conn = None;
-                        bridge.handle_upstream_lost(Instant::now(), id);
-                    }
-                }
-                Action::OpenStream(bytes) => {
-                    links.link(id).reset_reader();
-                    if let Some(conn) = links.conn(id)
-                        && conn.write_all(&bytes).await.is_err()
-                    {
-                        links.link(id).conn = None;
-                        bridge.handle_upstream_lost(Instant::now(), id);
-                    }
-                }
-                Action::StartTls { server_name } => {
-                    let link = links.link(id);
-                    // Boxed: the handshake future is large (rustls' connection state) and runs once, so it
-                    // should not take room in every session's task for the whole session.
-                    let upgraded = match link.conn.take() {
-                        Some(conn) => {
-                            Box::pin(conn.start_tls(
-                                Arc::clone(&shared.tls),
-                                &server_name,
-                                shared.config.connect_timeout(),
-                            ))
-                            .await
-                        }
-                        None => None,
-                    };
-                    link.reset_reader();
-                    match upgraded {
-                        Some(conn) => {
-                            link.conn = Some(conn);
-                            bridge.handle_tls_established(Instant::now(), id);
-                        }
-                        None => {
-                            shared.metrics.error("upstream-tls");
-                            bridge.handle_upstream_lost(Instant::now(), id);
-                        }
-                    }
-                }
-                Action::Close => {
-                    if let Some(mut conn) = links.remove(id).and_then(|link| link.conn) {
-                        conn.shutdown().await;
-                    }
-                }
-            }
-        }
-        while let Some(t) = bridge.poll_transmit() {
-            if let Some(reply) = replies.remove(&t.http) {
-                let _ = reply.send((t.status, content_type.clone(), t.body));
-            }
-        }
-        if !ended && bridge.termination().is_some() {
-            ended = true;
-            end_of_session(&shared, &bridge, &sid, ip);
-        }
-        // At shutdown, end as soon as no request is held: a client that is not polling gets its terminate
-        // from the next request, which finds no session (`item-not-found`).
-        if shutdown_requested && replies.is_empty() {
-            break;
-        }
-        if bridge.is_finished(Instant::now()) {
-            break;
-        }
-        let timer = bridge.poll_timeout();
-        let sleep = async {
-            match timer {
-                Some(t) => tokio::time::sleep_until(t.into()).await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            msg = rx.recv() => match msg {
-                Some(Msg::Request(request)) => {
-                    let (http, bytes, reply) = *request;
-                    replies.insert(http, reply);
-                    bridge.handle_request(Instant::now(), http, &bytes);
-                }
-                Some(Msg::Shutdown) | None => {
-                    if !shutdown_requested {
-                        shutdown_requested = true;
-                        bridge.shutdown(Instant::now());
-                    }
-                }
-            },
-            () = sleep => bridge.handle_timeout(Instant::now()),
-            event = links.next() => match event {
-                LinkEvent::Read(id, Ok(0) | Err(_)) => {
-                    links.link(id).conn = None;
-                    bridge.handle_upstream_lost(Instant::now(), id);
-                }
-                LinkEvent::Read(id, Ok(_)) => {
-                    if !links.link(id).parse(id, &mut bridge) {
-                        shared.metrics.error("upstream-xml");
-                        links.link(id).conn = None;
-                        bridge.handle_upstream_lost(Instant::now(), id);
-                    }
-                }
-                LinkEvent::Connected(id, Some((stream, loopback))) => {
-                    let plain_ok = match shared.config.plain_upstream {
-                        PlainUpstream::Always => true,
-                        PlainUpstream::Loopback => loopback,
-                        PlainUpstream::Never => false,
-                    };
-                    links.link(id).conn = Some(Conn::Plain(stream));
-                    bridge.handle_connected(Instant::now(), id, plain_ok);
-                }
-                LinkEvent::Connected(id, None) => {
-                    tracing::warn!(sid, "upstream connection failed");
-                    bridge.handle_connect_failed(Instant::now(), id);
-                }
-            },
-        }
-        if !ended && bridge.termination().is_some() {
-            ended = true;
-            end_of_session(&shared, &bridge, &sid, ip);
-        }
-    }
-    for (_, link) in links.drain() {
-        if let Some(mut conn) = link.conn {
-            let _ = conn.write_all(zxmpp_xml::STREAM_CLOSE.as_bytes()).await;
-            conn.shutdown().await;
-        }
-    }
-    if !ended {
-        end_of_session(&shared, &bridge, &sid, ip);
-    }
-    if let Ok(mut table) = shared.table.lock() {
-        table.sessions.remove(&sid);
-        table.recent.forget(&sid);
-    }
-}
-
-/// The session has ended (it may still answer retransmissions while it lingers): count it, free its slot.
-fn end_of_session(shared: &Shared, bridge: &Bridge, sid: &str, ip: IpAddr) {
-    let label = termination_label(bridge.termination());
-    if !matches!(bridge.termination(), Some(CmTermination::ByClient) | None) {
-        shared.metrics.error(&label);
-    }
-    tracing::info!(sid, reason = label, "session ended");
-    if let Ok(mut table) = shared.table.lock() {
-        table.live = table.live.saturating_sub(1);
-        if let Some(n) = table.per_ip.get_mut(&ip) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                table.per_ip.remove(&ip);
-            }
-        }
-    }
-    shared.metrics.session_ended();
 }

@@ -238,6 +238,14 @@ impl Links {
         &mut self.links[i].1
     }
 
+    /// Gives back the memory of drained lists (the links', their XML readers'): the session is going quiet.
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.links.shrink_to_fit();
+        for (_, link) in &mut self.links {
+            link.reader.shrink_to_fit();
+        }
+    }
+
     /// The open connection of `id`.
     pub(crate) fn conn(&mut self, id: StreamId) -> Option<&mut Conn> {
         self.links

@@ -437,6 +437,17 @@ impl StreamReader {
         }))
     }
 
+    /// Gives back the memory of its scratch lists beyond what they hold now: for a program that keeps many
+    /// idle streams (a connection manager), called when a stream goes quiet. Reading on allocates again as
+    /// needed; nothing else changes.
+    pub fn shrink_to_fit(&mut self) {
+        self.open.shrink_to_fit();
+        self.prefixes.shrink_to_fit();
+        self.seen_names.shrink_to_fit();
+        self.queue.shrink_to_fit();
+        self.header.bindings.shrink_to_fit();
+    }
+
     /// Tells how many bytes at the front of the buffer the reader no longer needs, and forgets
     /// them: the caller must remove exactly that many (`buf.drain(..n)`) before the next call.
     pub fn discard(&mut self) -> usize {

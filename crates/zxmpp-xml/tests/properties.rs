@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Seen, read_chunked, read_whole};
+use common::{Seen, read_chunked, read_chunked_with, read_whole};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use zxmpp_xml::{Config, Event, Status, StreamReader, escape_attr, escape_text, parse_document};
@@ -152,6 +152,23 @@ proptest! {
         let cuts: Vec<usize> = splits.iter().map(|i| i.index(bytes.len().max(1))).collect();
         let chunked = read_chunked(StreamReader::new(Config::default()), bytes, &cuts);
         prop_assert_eq!(whole, chunked);
+    }
+
+    /// Giving back scratch memory between chunks (what a connection manager does for every quiet stream) changes
+    /// nothing, for well-formed and damaged streams alike.
+    #[test]
+    fn shrink_to_fit_between_chunks_changes_nothing(input in streams(), at in any::<prop::sample::Index>(),
+                                                    byte in any::<u8>(), damage in any::<bool>(),
+                                                    splits in proptest::collection::vec(any::<prop::sample::Index>(), 0..40)) {
+        let mut bytes = input.into_bytes();
+        if damage {
+            let i = at.index(bytes.len());
+            bytes.insert(i, byte);
+        }
+        let cuts: Vec<usize> = splits.iter().map(|i| i.index(bytes.len())).collect();
+        let plain = read_chunked(StreamReader::new(Config::default()), &bytes, &cuts);
+        let shrunk = read_chunked_with(StreamReader::new(Config::default()), &bytes, &cuts, true);
+        prop_assert_eq!(plain, shrunk);
     }
 
     /// Byte by byte, too.

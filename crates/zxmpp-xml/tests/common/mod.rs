@@ -27,9 +27,20 @@ pub enum Seen {
 /// Feeds `input` split at `splits` (sorted positions) to a reader and returns everything seen,
 /// and the error if one ended the stream. Drops consumed bytes after every chunk.
 pub fn read_chunked(
+    reader: StreamReader,
+    input: &[u8],
+    splits: &[usize],
+) -> (Vec<Seen>, Option<Error>) {
+    read_chunked_with(reader, input, splits, false)
+}
+
+/// As [`read_chunked`]; `shrink`: call [`StreamReader::shrink_to_fit`] after every chunk, as an idle stream's
+/// owner does.
+pub fn read_chunked_with(
     mut reader: StreamReader,
     input: &[u8],
     splits: &[usize],
+    shrink: bool,
 ) -> (Vec<Seen>, Option<Error>) {
     let mut seen = Vec::new();
     let mut buf = Vec::new();
@@ -56,6 +67,9 @@ pub fn read_chunked(
         }
         let n = reader.discard();
         buf.drain(..n);
+        if shrink {
+            reader.shrink_to_fit();
+        }
     }
     (seen, None)
 }
