@@ -42,6 +42,7 @@ pub mod bridge;
 mod config;
 pub mod dns;
 mod error;
+pub(crate) mod http;
 pub mod metrics;
 pub mod policy;
 mod recent;

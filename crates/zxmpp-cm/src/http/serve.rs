@@ -1,0 +1,250 @@
+//! The tokio driver: one connection, read on readiness into a buffer that lives only while a request arrives.
+
+use std::future::Future;
+use std::io;
+use std::time::SystemTime;
+
+use bytes::Buf;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::time::{Instant, timeout, timeout_at};
+
+use super::Method;
+use super::request::{Limits, ParseError, Parsed, Request, parse};
+use super::response::{Framing, Response};
+
+/// The first read of a request asks for this much; the buffer then grows to what the request needs.
+const FIRST_READ: usize = 2048;
+/// At most this much of what a client sends after a refused request is read and dropped before closing.
+const LINGER_BYTES: usize = 64 * 1024;
+/// And for at most this long.
+const LINGER_TIME: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Serves HTTP/1.x requests on `stream` with `handler` until the client closes, a request is refused, a
+/// timeout of `limits` passes, or a response says `Connection: close`. Never panics on input.
+pub(crate) async fn serve_connection<H, F>(stream: TcpStream, limits: &Limits, handler: H)
+where
+    H: FnMut(Request) -> F,
+    F: Future<Output = Response>,
+{
+    serve_connection_with(stream, limits, SystemTime::now, handler).await;
+}
+
+/// As [`serve_connection`], with the `Date` of responses from `date`.
+pub(crate) async fn serve_connection_with<H, F>(
+    mut stream: TcpStream,
+    limits: &Limits,
+    date: fn() -> SystemTime,
+    mut handler: H,
+) where
+    H: FnMut(Request) -> F,
+    F: Future<Output = Response>,
+{
+    // Bytes read past the last request (a pipelined request), kept only when there are any.
+    let mut leftover: Option<Vec<u8>> = None;
+    loop {
+        if leftover.is_none() {
+            match timeout(limits.idle_timeout, stream.readable()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) | Err(_) => return,
+            }
+        }
+        // Boxed: the buffer and the timer of a request being read live only while it arrives, and should
+        // not take room in the future of every connection whose request is held.
+        let read = Box::pin(read_request(&stream, limits, leftover.take())).await;
+        let (request, rest) = match read {
+            Read::Request(request, rest) => (request, rest),
+            Read::Spurious => continue,
+            Read::Closed => return,
+            Read::Refused(error) => {
+                let response = Response::empty(error.status());
+                let _ = Box::pin(respond(
+                    &mut stream,
+                    limits,
+                    date(),
+                    response,
+                    Framing::CLOSE,
+                ))
+                .await;
+                return;
+            }
+            Read::TimedOut => {
+                let response = Response::empty(408);
+                let _ = Box::pin(respond(
+                    &mut stream,
+                    limits,
+                    date(),
+                    response,
+                    Framing::CLOSE,
+                ))
+                .await;
+                return;
+            }
+        };
+        leftover = rest;
+        let framing = Framing {
+            keep_alive: request.keep_alive,
+            http10: request.http10,
+            head_request: request.method == Method::Head,
+        };
+        let response = handler(request).await;
+        // A client that left while its request was held is noticed here.
+        if Box::pin(respond(&mut stream, limits, date(), response, framing))
+            .await
+            .is_err()
+            || !framing.keep_alive
+        {
+            return;
+        }
+    }
+}
+
+enum Read {
+    /// A request, and the bytes read after it.
+    Request(Request, Option<Vec<u8>>),
+    /// Readiness with nothing to read: back to waiting.
+    Spurious,
+    /// End of stream or an error before a whole request.
+    Closed,
+    /// A request to answer with an error status, then close.
+    Refused(ParseError),
+    /// The request did not arrive within `request_timeout`.
+    TimedOut,
+}
+
+async fn read_request(stream: &TcpStream, limits: &Limits, leftover: Option<Vec<u8>>) -> Read {
+    let mut buf = leftover.unwrap_or_default();
+    // Runs from the first byte of the request.
+    let mut deadline = (!buf.is_empty()).then(|| Instant::now() + limits.request_timeout);
+    let most = limits.max_head_bytes.saturating_add(limits.max_body_bytes);
+    let mut continued = false;
+    let mut need = None;
+    loop {
+        if !buf.is_empty() {
+            match parse(&buf, limits) {
+                Ok(Parsed::Complete { request, used }) => {
+                    let rest = buf.get(used..).filter(|rest| !rest.is_empty());
+                    return Read::Request(request, rest.map(<[u8]>::to_vec));
+                }
+                Ok(Parsed::NeedHead) => need = None,
+                Ok(Parsed::NeedBody {
+                    total,
+                    expect_continue,
+                }) => {
+                    need = Some(total);
+                    if expect_continue && !continued {
+                        continued = true;
+                        let sent = match deadline {
+                            Some(deadline) => {
+                                timeout_at(
+                                    deadline,
+                                    write_all(stream, b"HTTP/1.1 100 Continue\r\n\r\n"),
+                                )
+                                .await
+                            }
+                            None => Ok(write_all(stream, b"HTTP/1.1 100 Continue\r\n\r\n").await),
+                        };
+                        match sent {
+                            Ok(Ok(())) => {}
+                            Ok(Err(_)) => return Read::Closed,
+                            Err(_) => return Read::TimedOut,
+                        }
+                    }
+                }
+                Err(error) => return Read::Refused(error),
+            }
+        }
+        let old = buf.len();
+        let target = match need {
+            Some(total) => total,
+            None => old.saturating_mul(2).max(old + FIRST_READ),
+        }
+        .min(most.max(1));
+        if target <= old {
+            // The parser asks for more than the limits allow: cannot happen, as it refuses such requests.
+            return Read::Refused(ParseError::HeadTooLarge);
+        }
+        buf.resize(target, 0);
+        let result = match buf.get_mut(old..) {
+            Some(space) => stream.try_read(space),
+            None => Ok(0),
+        };
+        match result {
+            Ok(0) => return Read::Closed,
+            Ok(n) => {
+                buf.truncate(old + n);
+                deadline.get_or_insert_with(|| Instant::now() + limits.request_timeout);
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                buf.truncate(old);
+                let Some(deadline) = deadline else {
+                    return Read::Spurious;
+                };
+                match timeout_at(deadline, stream.readable()).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => return Read::Closed,
+                    Err(_) => return Read::TimedOut,
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(old),
+            Err(_) => return Read::Closed,
+        }
+    }
+}
+
+/// Writes all of `bytes` through a shared reference (what `read_request` has).
+async fn write_all(stream: &TcpStream, mut bytes: &[u8]) -> io::Result<()> {
+    while !bytes.is_empty() {
+        stream.writable().await?;
+        match stream.try_write(bytes) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = bytes.get(n..).unwrap_or_default(),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                ) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Writes the response (head and body in one vectored write when the socket takes it), within
+/// `request_timeout`; after a closing response, closes gracefully.
+async fn respond(
+    stream: &mut TcpStream,
+    limits: &Limits,
+    date: SystemTime,
+    response: Response,
+    framing: Framing,
+) -> io::Result<()> {
+    let head = bytes::Bytes::from(response.encode_head(framing, date));
+    let body = response.encode_body(framing);
+    drop(response);
+    let mut bytes = head.chain(body);
+    timeout(limits.request_timeout, stream.write_all_buf(&mut bytes))
+        .await
+        .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))??;
+    if !framing.keep_alive {
+        linger_close(stream).await;
+    }
+    Ok(())
+}
+
+/// Sends FIN, then reads and drops what the client still sends (a refused body) for a moment: closing with
+/// unread bytes makes the kernel send a reset, which can destroy the response before the client reads it.
+async fn linger_close(stream: &mut TcpStream) {
+    if stream.shutdown().await.is_err() {
+        return;
+    }
+    let mut sink = [0u8; 512];
+    let mut dropped = 0usize;
+    let deadline = Instant::now() + LINGER_TIME;
+    while dropped < LINGER_BYTES {
+        match timeout_at(deadline, tokio::io::AsyncReadExt::read(stream, &mut sink)).await {
+            Ok(Ok(n)) if n > 0 => dropped += n,
+            _ => return,
+        }
+    }
+}

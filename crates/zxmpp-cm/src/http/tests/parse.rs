@@ -1,0 +1,349 @@
+use proptest::prelude::*;
+
+use crate::http::{Limits, Method, ParseError, Parsed, Request, parse};
+
+fn complete(input: &[u8]) -> (Request, usize) {
+    match parse(input, &Limits::default()) {
+        Ok(Parsed::Complete { request, used }) => (request, used),
+        other => panic!("not complete: {other:?}"),
+    }
+}
+
+fn error(input: &[u8]) -> ParseError {
+    error_with(input, &Limits::default())
+}
+
+fn error_with(input: &[u8], limits: &Limits) -> ParseError {
+    match parse(input, limits) {
+        Err(e) => e,
+        other => panic!("not an error: {other:?}"),
+    }
+}
+
+const POST: &[u8] =
+    b"POST /http-bind HTTP/1.1\r\nHost: bosh.example\r\nOrigin: https://chat.example\r\n\
+Content-Type: text/xml; charset=utf-8\r\nContent-Length: 11\r\n\r\n<body rid/>";
+
+#[test]
+fn rfc9112_3_simple_get() {
+    let input = b"GET /http-bind HTTP/1.1\r\nHost: bosh.example\r\n\r\n";
+    let (request, used) = complete(input);
+    assert_eq!(used, input.len());
+    assert_eq!(request.method, Method::Get);
+    assert_eq!(request.path, "/http-bind");
+    assert_eq!(request.origin, None);
+    assert!(request.body.is_empty());
+    assert!(request.keep_alive);
+    assert!(!request.http10);
+}
+
+#[test]
+fn post_with_body_and_origin() {
+    let (request, used) = complete(POST);
+    assert_eq!(used, POST.len());
+    assert_eq!(request.method, Method::Post);
+    assert_eq!(request.path, "/http-bind");
+    assert_eq!(request.origin.as_deref(), Some("https://chat.example"));
+    assert_eq!(&request.body[..], b"<body rid/>");
+}
+
+#[test]
+fn byte_at_a_time_gives_the_same_request() {
+    let whole = complete(POST);
+    let head_len = POST.len() - 11;
+    for end in 0..POST.len() {
+        match parse(&POST[..end], &Limits::default()) {
+            Ok(Parsed::NeedHead) => assert!(end < head_len, "NeedHead at {end}"),
+            Ok(Parsed::NeedBody {
+                total,
+                expect_continue,
+            }) => {
+                assert!(end >= head_len, "NeedBody at {end}");
+                assert_eq!(total, POST.len());
+                assert!(!expect_continue);
+            }
+            other => panic!("at {end}: {other:?}"),
+        }
+    }
+    assert_eq!(complete(POST), whole);
+}
+
+#[test]
+fn rfc9112_9_3_2_pipelined_requests() {
+    let mut input = POST.to_vec();
+    input.extend_from_slice(b"GET /metrics HTTP/1.1\r\nHost: bosh.example\r\n\r\nGET /x");
+    let (first, used) = complete(&input);
+    assert_eq!(used, POST.len());
+    assert_eq!(first.method, Method::Post);
+    let rest = &input[used..];
+    let (second, used2) = complete(rest);
+    assert_eq!(second.path, "/metrics");
+    assert_eq!(
+        parse(&rest[used2..], &Limits::default()),
+        Ok(Parsed::NeedHead)
+    );
+}
+
+#[test]
+fn rfc9112_3_2_2_absolute_form_and_query() {
+    let cases: [(&[u8], &str); 6] = [
+        (
+            b"POST http://bosh.example:5280/http-bind?x=1 HTTP/1.1\r\nHost: bosh.example:5280\r\nContent-Length: 0\r\n\r\n",
+            "/http-bind",
+        ),
+        (
+            b"GET HTTPS://bosh.example HTTP/1.1\r\nHost: bosh.example\r\n\r\n",
+            "/",
+        ),
+        (
+            b"GET http://bosh.example?q HTTP/1.1\r\nHost: bosh.example\r\n\r\n",
+            "/",
+        ),
+        (
+            b"GET /http-bind?a=b&c=d HTTP/1.1\r\nHost: h\r\n\r\n",
+            "/http-bind",
+        ),
+        (b"GET /? HTTP/1.1\r\nHost: h\r\n\r\n", "/"),
+        (b"OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n", "*"),
+    ];
+    for (input, path) in cases {
+        assert_eq!(
+            complete(input).0.path,
+            path,
+            "{}",
+            String::from_utf8_lossy(input)
+        );
+    }
+    // Authority-form (CONNECT) and other schemes are not served.
+    assert_eq!(
+        error(b"CONNECT bosh.example:443 HTTP/1.1\r\nHost: bosh.example:443\r\n\r\n"),
+        ParseError::Malformed
+    );
+    assert_eq!(
+        error(b"GET ftp://bosh.example/ HTTP/1.1\r\nHost: h\r\n\r\n"),
+        ParseError::Malformed
+    );
+}
+
+#[test]
+fn methods() {
+    let method = |m: &str| {
+        complete(format!("{m} / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n").as_bytes())
+            .0
+            .method
+    };
+    assert_eq!(method("GET"), Method::Get);
+    assert_eq!(method("HEAD"), Method::Head);
+    assert_eq!(method("POST"), Method::Post);
+    assert_eq!(method("OPTIONS"), Method::Options);
+    assert_eq!(method("DELETE"), Method::Other("DELETE".into()));
+    // RFC 9110 §9.1: case-sensitive.
+    assert_eq!(method("get"), Method::Other("get".into()));
+    assert_eq!(Method::Other("PATCH".into()).as_str(), "PATCH");
+}
+
+#[test]
+fn rfc9112_9_3_persistence() {
+    let keep = |version: &str, connection: Option<&str>| {
+        let header = connection.map_or(String::new(), |c| format!("Connection: {c}\r\n"));
+        complete(format!("GET / {version}\r\nHost: h\r\n{header}\r\n").as_bytes())
+            .0
+            .keep_alive
+    };
+    assert!(keep("HTTP/1.1", None));
+    assert!(keep("HTTP/1.1", Some("keep-alive")));
+    assert!(!keep("HTTP/1.1", Some("close")));
+    assert!(!keep("HTTP/1.1", Some("Upgrade, CLOSE")));
+    assert!(!keep("HTTP/1.0", None));
+    assert!(keep("HTTP/1.0", Some("Keep-Alive")));
+    assert!(!keep("HTTP/1.0", Some("keep-alive, close")));
+    // Two Connection fields combine.
+    assert!(
+        !complete(
+            b"GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n"
+        )
+        .0
+        .keep_alive
+    );
+    assert!(complete(b"GET / HTTP/1.0\r\n\r\n").0.http10);
+}
+
+#[test]
+fn rfc9110_10_1_1_expect_continue() {
+    let head =
+        b"POST /http-bind HTTP/1.1\r\nHost: h\r\nExpect: 100-Continue\r\nContent-Length: 5\r\n\r\n";
+    assert_eq!(
+        parse(head, &Limits::default()),
+        Ok(Parsed::NeedBody {
+            total: head.len() + 5,
+            expect_continue: true
+        })
+    );
+    let mut whole = head.to_vec();
+    whole.extend_from_slice(b"hello");
+    assert_eq!(&complete(&whole).0.body[..], b"hello");
+    // Over the limit: 413 at once, without the body.
+    let big = b"POST /http-bind HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 65537\r\n\r\n";
+    assert_eq!(error(big), ParseError::BodyTooLarge);
+}
+
+#[test]
+fn error_statuses() {
+    let cases: [(&[u8], ParseError, u16); 16] = [
+        (b"GET / HTTP/1.1\r\nHost h\r\n\r\n", ParseError::Malformed, 400),
+        (b"GET  / HTTP/1.1\r\nHost: h\r\n\r\n", ParseError::Malformed, 400),
+        (b"GET / HTTP/1.1\r\n\r\n", ParseError::Malformed, 400),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", ParseError::Malformed, 400),
+        (b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx", ParseError::Malformed, 400),
+        (b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1, 1\r\n\r\nx", ParseError::Malformed, 400),
+        (b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: +1\r\n\r\nx", ParseError::Malformed, 400),
+        (b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\nx", ParseError::Malformed, 400),
+        (b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length:\r\n\r\n", ParseError::Malformed, 400),
+        (b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 1\r\n\r\nx", ParseError::Malformed, 400),
+        (b"POST / HTTP/1.1\r\nHost: h\r\n\r\n", ParseError::LengthRequired, 411),
+        (b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999999999999999\r\n\r\n", ParseError::BodyTooLarge, 413),
+        (b"POST / HTTP/1.1\r\nHost: h\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n", ParseError::TransferEncoding, 501),
+        (b"GET / HTTP/2.0\r\nHost: h\r\n\r\n", ParseError::Version, 505),
+        (b"GET / HTTP/1.2\r\nHost: h\r\n\r\n", ParseError::Version, 505),
+        (b"GET / FTP/1.1\r\nHost: h\r\n\r\n", ParseError::Malformed, 400),
+    ];
+    for (input, expected, status) in cases {
+        let got = error(input);
+        assert_eq!(got, expected, "{}", String::from_utf8_lossy(input));
+        assert_eq!(got.status(), status);
+    }
+    assert_eq!(ParseError::HeadTooLarge.status(), 431);
+    assert_eq!(ParseError::TooManyHeaders.status(), 431);
+    // Header names are case-insensitive.
+    let (request, _) =
+        complete(b"POST / HTTP/1.1\r\nhOST: h\r\ncontent-LENGTH: 2\r\norigin: o\r\n\r\nab");
+    assert_eq!(&request.body[..], b"ab");
+    assert_eq!(request.origin.as_deref(), Some("o"));
+    // HTTP/1.0 needs no Host.
+    assert_eq!(complete(b"GET / HTTP/1.0\r\n\r\n").0.path, "/");
+}
+
+/// A request whose head is exactly `len` bytes long.
+fn head_of_len(len: usize) -> Vec<u8> {
+    let start = b"GET / HTTP/1.1\r\nHost: h\r\nX-Pad: ";
+    let end = b"\r\n\r\n";
+    let mut head = start.to_vec();
+    head.resize(len - end.len(), b'a');
+    head.extend_from_slice(end);
+    assert_eq!(head.len(), len);
+    head
+}
+
+#[test]
+fn head_limit_exactly_and_one_over() {
+    let limits = Limits {
+        max_head_bytes: 200,
+        ..Limits::default()
+    };
+    assert!(matches!(
+        parse(&head_of_len(200), &limits),
+        Ok(Parsed::Complete { used: 200, .. })
+    ));
+    assert_eq!(
+        error_with(&head_of_len(201), &limits),
+        ParseError::HeadTooLarge
+    );
+    // Still arriving: refused as soon as it is over the limit, not before.
+    let over = head_of_len(300);
+    assert_eq!(parse(&over[..200], &limits), Ok(Parsed::NeedHead));
+    assert_eq!(error_with(&over[..201], &limits), ParseError::HeadTooLarge);
+}
+
+#[test]
+fn header_count_limit_exactly_and_one_over() {
+    let with = |n: usize| {
+        let mut input = b"GET / HTTP/1.1\r\nHost: h\r\n".to_vec();
+        for i in 1..n {
+            input.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
+        }
+        input.extend_from_slice(b"\r\n");
+        input
+    };
+    assert!(matches!(
+        parse(&with(32), &Limits::default()),
+        Ok(Parsed::Complete { .. })
+    ));
+    assert_eq!(error(&with(33)), ParseError::TooManyHeaders);
+}
+
+#[test]
+fn body_limit_exactly_and_one_over() {
+    let limits = Limits {
+        max_body_bytes: 100,
+        ..Limits::default()
+    };
+    let with = |n: usize| {
+        let mut input =
+            format!("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: {n}\r\n\r\n").into_bytes();
+        input.resize(input.len() + n, b'x');
+        input
+    };
+    match parse(&with(100), &limits) {
+        Ok(Parsed::Complete { request, .. }) => assert_eq!(request.body.len(), 100),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(error_with(&with(101), &limits), ParseError::BodyTooLarge);
+}
+
+fn valid_request() -> impl Strategy<Value = (Vec<u8>, Method, String, Vec<u8>)> {
+    (
+        prop_oneof![Just(Method::Get), Just(Method::Post), Just(Method::Options)],
+        "/[a-z0-9/_-]{0,20}",
+        "(\\?[a-z=&]{0,10})?",
+        proptest::collection::vec(any::<u8>(), 0..200),
+        proptest::collection::vec(("X-[A-Za-z]{1,8}", "[ -~]{0,20}"), 0..5),
+    )
+        .prop_map(|(method, path, query, body, headers)| {
+            let mut input = format!("{} {path}{query} HTTP/1.1\r\nHost: h\r\n", method.as_str());
+            for (name, value) in headers {
+                input.push_str(&format!("{name}: {value}\r\n"));
+            }
+            input.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+            let mut input = input.into_bytes();
+            input.extend_from_slice(&body);
+            (input, method, path, body)
+        })
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_bytes_never_panic(input in proptest::collection::vec(any::<u8>(), 0..600)) {
+        let _ = parse(&input, &Limits::default());
+    }
+
+    #[test]
+    fn arbitrary_head_lines_never_panic(
+        lines in proptest::collection::vec("[ -~\t]{0,40}", 0..8),
+        tail in proptest::collection::vec(any::<u8>(), 0..40),
+    ) {
+        let mut input = lines.join("\r\n").into_bytes();
+        input.extend_from_slice(b"\r\n\r\n");
+        input.extend_from_slice(&tail);
+        if let Ok(Parsed::Complete { used, .. }) = parse(&input, &Limits::default()) {
+            prop_assert!(used <= input.len());
+        }
+    }
+
+    #[test]
+    fn a_split_request_parses_the_same((input, method, path, body) in valid_request(), split in any::<prop::sample::Index>()) {
+        let at = split.index(input.len());
+        let limits = Limits::default();
+        let prefix = parse(&input[..at], &limits);
+        prop_assert!(matches!(prefix, Ok(Parsed::NeedHead | Parsed::NeedBody { .. })), "{:?}", prefix);
+        match parse(&input, &limits) {
+            Ok(Parsed::Complete { request, used }) => {
+                prop_assert_eq!(used, input.len());
+                prop_assert_eq!(request.method, method);
+                prop_assert_eq!(request.path, path);
+                prop_assert_eq!(&request.body[..], &body[..]);
+                prop_assert!(request.keep_alive);
+            }
+            other => prop_assert!(false, "{:?}", other),
+        }
+    }
+}
