@@ -1,8 +1,7 @@
-//! The HTTP side: a hyper server, the session table, limits, CORS, metrics, graceful shutdown, and one task per
+//! The HTTP side: the listener and the [`http`](crate::http) layer, the session table, limits, CORS, metrics, graceful shutdown, and one task per
 //! session that drives a [`Bridge`] and its upstream socket.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -10,12 +9,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
-use hyper::header::{self, HeaderValue};
-use hyper::service::service_fn;
-use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio_rustls::rustls::ClientConfig;
@@ -24,13 +17,15 @@ use zxmpp_client::drivers::TlsRoots;
 
 use crate::bridge::Bridge;
 use crate::dns::{DnsResolver, SrvLookup, StaticSrv};
+use crate::http::{self, HeaderValue, Method, Request, Response};
 use crate::metrics::Metrics;
 use crate::policy::Policy;
 use crate::recent::{Answer, Recent};
 use crate::session::{self, Inbox, Msg, Reply, Session};
 use crate::{Config, Error};
 
-const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
+const CONTENT_TYPE: HeaderValue = HeaderValue::from_static("text/xml; charset=utf-8");
+const TEXT: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
 
 #[derive(Default)]
 pub(crate) struct Table {
@@ -50,6 +45,8 @@ pub(crate) struct Shared {
     pub(crate) tls: Arc<ClientConfig>,
     pub(crate) metrics: Metrics,
     pub(crate) table: Mutex<Table>,
+    /// The HTTP layer's limits (body size from the configuration).
+    http: http::Limits,
     next_http: AtomicU64,
     shutting_down: AtomicBool,
     /// The `Set-Cookie` value of the sticky routing cookie, when configured.
@@ -119,12 +116,17 @@ impl Server {
             .as_ref()
             .map(|c| c.header(&config.path))
         {
-            Some(value) => Some(HeaderValue::from_str(&value).map_err(|_| {
+            Some(value) => Some(HeaderValue::new(value.clone()).map_err(|_| {
                 Error::Config(format!("sticky_cookie: {value:?} is not a valid header"))
             })?),
             None => None,
         };
+        let http = http::Limits {
+            max_body_bytes: config.max_body_bytes,
+            ..http::Limits::default()
+        };
         let shared = Arc::new(Shared {
+            http,
             cookie,
             policy: Arc::new(Policy::new(&config)),
             config,
@@ -160,17 +162,9 @@ impl Server {
                     let _ = stream.set_nodelay(true);
                     let shared = Arc::clone(&shared);
                     tokio::spawn(async move {
-                        let service = service_fn(move |req| {
-                            let shared = Arc::clone(&shared);
-                            async move { Ok::<_, Infallible>(handle(shared, peer, req).await) }
-                        });
-                        // half_close: while a request is held (BOSH long-polling), hyper does not read the
-                        // connection to detect the client going away, which would make it keep an 8 KiB read
-                        // buffer per held request; a client that left is noticed when the answer is written.
-                        let _ = hyper::server::conn::http1::Builder::new()
-                            .keep_alive(true)
-                            .half_close(true)
-                            .serve_connection(TokioIo::new(stream), service)
+                        let shared = &shared;
+                        let ip = peer.ip();
+                        http::serve_connection(stream, &shared.http, move |req| handle(shared, ip, req))
                             .await;
                     });
                 }
@@ -215,136 +209,148 @@ fn listen(address: SocketAddr) -> std::io::Result<TcpListener> {
     socket.listen(LISTEN_BACKLOG)
 }
 
-fn text(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(body.into()));
-    *response.status_mut() = status;
-    if let Ok(value) = HeaderValue::from_str(content_type) {
-        response.headers_mut().insert(header::CONTENT_TYPE, value);
-    }
-    response
+fn text(status: u16, content_type: HeaderValue, body: impl Into<Bytes>) -> Response {
+    Response::new(status, content_type, body)
 }
 
-fn terminate(condition: Condition) -> Response<Full<Bytes>> {
+fn terminate(condition: Condition) -> Response {
     let body = Body::terminate(Some(condition)).to_bytes([]);
-    text(StatusCode::OK, CONTENT_TYPE, body)
+    text(200, CONTENT_TYPE, body)
 }
 
-fn cors(shared: &Shared, origin: Option<&HeaderValue>, response: &mut Response<Full<Bytes>>) {
+fn cors(shared: &Shared, origin: Option<&str>, response: &mut Response) {
     let Some(origin) = origin else { return };
     let origins = &shared.config.cors_origins;
-    let allowed = origins.iter().any(|o| o == "*")
-        || origin
-            .to_str()
-            .is_ok_and(|o| origins.iter().any(|allowed| allowed == o));
-    if !allowed {
+    let allowed = origins.iter().any(|o| o == "*" || o == origin);
+    // The layer checked the request's header value; checked again as a response header (no control bytes).
+    let (true, Ok(origin)) = (allowed, HeaderValue::new(origin.to_owned())) else {
         return;
-    }
-    let headers = response.headers_mut();
-    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
-    headers.insert(header::VARY, HeaderValue::from_static("Origin"));
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("GET, POST, OPTIONS"),
-    );
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("Content-Type"),
-    );
-    headers.insert(
-        header::ACCESS_CONTROL_MAX_AGE,
-        HeaderValue::from_static("86400"),
-    );
+    };
+    response
+        .header("Access-Control-Allow-Origin", origin)
+        .header("Vary", HeaderValue::from_static("Origin"))
+        .header(
+            "Access-Control-Allow-Methods",
+            HeaderValue::from_static("GET, POST, OPTIONS"),
+        )
+        .header(
+            "Access-Control-Allow-Headers",
+            HeaderValue::from_static("Content-Type"),
+        )
+        .header("Access-Control-Max-Age", HeaderValue::from_static("86400"));
     // A browser stores the routing cookie of a cross-origin response, and sends it back, only for credentialed
     // requests (`withCredentials`), which need this and an explicit origin (echoed above, never `*`).
     if shared.cookie.is_some() {
-        headers.insert(
-            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+        response.header(
+            "Access-Control-Allow-Credentials",
             HeaderValue::from_static("true"),
         );
     }
 }
 
-async fn handle(
-    shared: Arc<Shared>,
-    peer: SocketAddr,
-    req: Request<Incoming>,
-) -> Response<Full<Bytes>> {
-    let origin = req.headers().get(header::ORIGIN).cloned();
-    let path = req.uri().path().to_owned();
-    let mut response = if path == shared.config.path {
-        match *req.method() {
-            Method::POST => post(&shared, peer.ip(), req).await,
-            Method::OPTIONS => text(StatusCode::OK, "text/plain", ""),
-            Method::GET => text(
-                StatusCode::OK,
-                "text/plain; charset=utf-8",
+/// What a request gets: its response now, or later from its session.
+enum Routed {
+    Now(Response),
+    /// The session answers through `rx`; `creation`: a session creation request (it gets the routing cookie).
+    Later {
+        rx: oneshot::Receiver<(u16, String, Bytes)>,
+        creation: bool,
+    },
+}
+
+/// Serves one HTTP request. Everything but the wait for a session's answer is done before the first await, so
+/// that the future of a held request (one per idle session) keeps only the receiver and the request's origin.
+fn handle(shared: &Arc<Shared>, ip: IpAddr, req: Request) -> impl Future<Output = Response> + '_ {
+    // Not an `async fn`: its future would keep the request (its argument) for as long as it is held.
+    let origin = req.origin.clone();
+    let routed = dispatch(shared, ip, req);
+    async move {
+        let mut response = match routed {
+            Routed::Now(response) => response,
+            Routed::Later { rx, creation } => answer(shared, rx, creation).await,
+        };
+        cors(shared, origin.as_deref(), &mut response);
+        response
+    }
+}
+
+/// The session's answer to a held request.
+async fn answer(
+    shared: &Shared,
+    rx: oneshot::Receiver<(u16, String, Bytes)>,
+    creation: bool,
+) -> Response {
+    let response = match rx.await {
+        Ok((status, content_type, body)) => {
+            let content_type = HeaderValue::new(content_type).unwrap_or(CONTENT_TYPE);
+            let mut response = text(status, content_type, body);
+            // The node's routing cookie, for a load balancer in front (docs/scaling.md).
+            if creation && let Some(cookie) = &shared.cookie {
+                response.header("Set-Cookie", cookie.clone());
+            }
+            response
+        }
+        // The session ended without answering (it was dropped): as for an unknown sid.
+        Err(_) => terminate(Condition::ItemNotFound),
+    };
+    shared.metrics.response(response.body().len());
+    response
+}
+
+fn dispatch(shared: &Arc<Shared>, ip: IpAddr, req: Request) -> Routed {
+    let Request {
+        method, path, body, ..
+    } = req;
+    if path == shared.config.path {
+        match method {
+            Method::Post => {
+                shared.metrics.request(body.len());
+                let answer = route(shared, ip, body);
+                if let Routed::Now(response) = &answer {
+                    shared.metrics.response(response.body().len());
+                }
+                answer
+            }
+            Method::Options => Routed::Now(Response::empty(200)),
+            Method::Get | Method::Head => Routed::Now(text(
+                200,
+                TEXT,
                 "zxmpp-cm: a BOSH (XEP-0124/XEP-0206) connection manager. POST here.\n",
-            ),
-            _ => text(StatusCode::METHOD_NOT_ALLOWED, "text/plain", ""),
+            )),
+            Method::Other(_) => {
+                let mut response = Response::empty(405);
+                response.header(
+                    "Allow",
+                    HeaderValue::from_static("GET, HEAD, POST, OPTIONS"),
+                );
+                Routed::Now(response)
+            }
         }
     } else if !shared.config.metrics_path.is_empty()
         && path == shared.config.metrics_path
-        && req.method() == Method::GET
+        && matches!(method, Method::Get | Method::Head)
     {
-        text(
-            StatusCode::OK,
-            "text/plain; version=0.0.4; charset=utf-8",
+        Routed::Now(text(
+            200,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
             shared.metrics.render(),
-        )
+        ))
     } else {
-        text(StatusCode::NOT_FOUND, "text/plain", "not found\n")
-    };
-    cors(&shared, origin.as_ref(), &mut response);
-    response
-}
-
-async fn post(shared: &Arc<Shared>, ip: IpAddr, req: Request<Incoming>) -> Response<Full<Bytes>> {
-    let limit = shared.config.max_body_bytes;
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        shared.metrics.error("request-too-large");
-        return text(StatusCode::PAYLOAD_TOO_LARGE, "text/plain", "");
-    }
-    // Boxed: the collecting future is large and finished before the (long) wait for the session's answer, so it
-    // should not take room in every held request's future.
-    let bytes = match Box::pin(Limited::new(req.into_body(), limit).collect()).await {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => {
-            shared.metrics.error("request-too-large");
-            return text(StatusCode::PAYLOAD_TOO_LARGE, "text/plain", "");
-        }
-    };
-    shared.metrics.request(bytes.len());
-    let response = route(shared, ip, bytes).await;
-    shared.metrics.response(response.body().size_hint_len());
-    response
-}
-
-trait SizeHintLen {
-    fn size_hint_len(&self) -> usize;
-}
-
-impl SizeHintLen for Full<Bytes> {
-    fn size_hint_len(&self) -> usize {
-        usize::try_from(hyper::body::Body::size_hint(self).exact().unwrap_or(0)).unwrap_or(0)
+        Routed::Now(text(404, TEXT, "not found\n"))
     }
 }
 
-async fn route(shared: &Arc<Shared>, ip: IpAddr, bytes: Bytes) -> Response<Full<Bytes>> {
-    let limits = Limits::default();
-    let sid = match Body::parse(&bytes, &limits) {
+/// Hands a BOSH request to its session (or creates one).
+fn route(shared: &Arc<Shared>, ip: IpAddr, bytes: Bytes) -> Routed {
+    let sid = match Body::parse(&bytes, &Limits::default()) {
         Ok(parsed) => parsed.body.sid.clone(),
         Err(_) => {
             shared.metrics.error("bad-request");
-            return terminate(Condition::BadRequest);
+            return Routed::Now(terminate(Condition::BadRequest));
         }
     };
     let http = HttpId(shared.next_http.fetch_add(1, Ordering::Relaxed));
-    let (reply_tx, reply_rx) = oneshot::channel();
+    let (reply_tx, rx) = oneshot::channel();
     let creation = sid.is_none();
     match sid {
         Some(sid) => {
@@ -355,35 +361,18 @@ async fn route(shared: &Arc<Shared>, ip: IpAddr, bytes: Bytes) -> Response<Full<
                 .and_then(|table| table.sessions.get(&sid).cloned());
             let Some(inbox) = inbox else {
                 shared.metrics.error("item-not-found");
-                return terminate(Condition::ItemNotFound);
+                return Routed::Now(terminate(Condition::ItemNotFound));
             };
             inbox.send(Msg::Request(http, bytes, reply_tx));
         }
         None => {
             if let Err(condition) = create(shared, ip, http, bytes, reply_tx) {
                 shared.metrics.error(&condition.to_string());
-                return terminate(condition);
+                return Routed::Now(terminate(condition));
             }
         }
     }
-    match reply_rx.await {
-        Ok((status, content_type, body)) => {
-            let mut response = text(
-                StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
-                &content_type,
-                body,
-            );
-            // The node's routing cookie, for a load balancer in front (docs/scaling.md).
-            if creation && let Some(cookie) = &shared.cookie {
-                response
-                    .headers_mut()
-                    .insert(header::SET_COOKIE, cookie.clone());
-            }
-            response
-        }
-        // The session ended without answering (it was dropped): as for an unknown sid.
-        Err(_) => terminate(Condition::ItemNotFound),
-    }
+    Routed::Later { rx, creation }
 }
 
 fn random_sid() -> Result<(String, [u8; 32]), Condition> {
