@@ -406,3 +406,35 @@ async fn serving_future_is_small() {
     assert!(size - handler_size <= 160, "{size} - {handler_size} bytes");
     drop((future, client, client2));
 }
+
+#[tokio::test]
+async fn requests_in_pieces_and_bodies_larger_than_the_first_read() {
+    let addr = server(Limits::default()).await;
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let body = "x".repeat(10_000);
+    let request = format!("POST /big HTTP/1.1\r\nHost: h\r\nContent-Length: 10000\r\n\r\n{body}");
+    for piece in [
+        &request[..20],
+        &request[20..60],
+        &request[60..5000],
+        &request[5000..],
+    ] {
+        stream.write_all(piece.as_bytes()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    expect(&mut stream, &ok(&format!("POST /big {body}"))).await;
+    // A head over the limit that arrives in pieces: 431 once it is over.
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: h\r\nX-A: ")
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        stream.write_all(&[b'a'; 3000]).await.unwrap();
+    }
+    assert_eq!(
+        String::from_utf8_lossy(&to_end(&mut stream).await),
+        String::from_utf8_lossy(&closing("431 Request Header Fields Too Large"))
+    );
+}
