@@ -37,7 +37,7 @@ impl Default for Limits {
 pub(crate) enum Method {
     /// `GET`.
     Get,
-    /// `HEAD`: answered as `GET` without the body.
+    /// `HEAD`: the handler answers it as `GET`; the layer sends the response's head only.
     Head,
     /// `POST`.
     Post,
@@ -199,7 +199,8 @@ pub(crate) fn parse(input: &[u8], limits: &Limits) -> Result<Parsed, ParseError>
     let Some(body) = input.get(head_len..total) else {
         return Ok(Parsed::NeedBody {
             total,
-            expect_continue: fields.expect_continue,
+            // RFC 9110 §10.1.1: a server ignores the expectation of an HTTP/1.0 request.
+            expect_continue: fields.expect_continue && !http10,
         });
     };
     let keep_alive = if http10 {

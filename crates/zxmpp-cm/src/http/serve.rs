@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use std::time::SystemTime;
 
 use bytes::Buf;
@@ -22,12 +23,17 @@ const LINGER_TIME: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Serves HTTP/1.x requests on `stream` with `handler` until the client closes, a request is refused, a
 /// timeout of `limits` passes, or a response says `Connection: close`. Never panics on input.
-pub(crate) async fn serve_connection<H, F>(stream: TcpStream, limits: &Limits, handler: H)
+pub(crate) fn serve_connection<'a, H, F>(
+    stream: TcpStream,
+    limits: &'a Limits,
+    handler: H,
+) -> impl Future<Output = ()> + use<'a, H, F>
 where
-    H: FnMut(Request) -> F,
+    H: FnMut(Request) -> F + 'a,
     F: Future<Output = Response>,
 {
-    serve_connection_with(stream, limits, SystemTime::now, handler).await;
+    // Not an async fn: a wrapping future would hold a second copy of the stream and the handler.
+    serve_connection_with(stream, limits, SystemTime::now, handler)
 }
 
 /// As [`serve_connection`], with the `Date` of responses from `date`.
@@ -49,47 +55,28 @@ pub(crate) async fn serve_connection_with<H, F>(
                 Ok(Err(_)) | Err(_) => return,
             }
         }
-        // Boxed: the buffer and the timer of a request being read live only while it arrives, and should
-        // not take room in the future of every connection whose request is held.
-        let read = Box::pin(read_request(&stream, limits, leftover.take())).await;
-        let (request, rest) = match read {
-            Read::Request(request, rest) => (request, rest),
-            Read::Spurious => continue,
-            Read::Closed => return,
-            Read::Refused(error) => {
-                let response = Response::empty(error.status());
-                let _ = Box::pin(respond(
-                    &mut stream,
-                    limits,
-                    date(),
-                    response,
-                    Framing::CLOSE,
-                ))
-                .await;
-                return;
-            }
-            Read::TimedOut => {
-                let response = Response::empty(408);
-                let _ = Box::pin(respond(
-                    &mut stream,
-                    limits,
-                    date(),
-                    response,
-                    Framing::CLOSE,
-                ))
-                .await;
-                return;
-            }
+        // In a block, so that no moved-from request or response is kept in the connection's future.
+        let (future, framing) = {
+            // Boxed: the buffer and the timer of a request being read live only while it arrives, and
+            // should not take room in the future of every connection whose request is held.
+            let request = match boxed_read(&mut stream, limits, date, leftover.take()).await {
+                Read::Request(request, rest) => {
+                    leftover = rest;
+                    request
+                }
+                Read::Spurious => continue,
+                Read::Done => return,
+            };
+            let framing = Framing {
+                keep_alive: request.keep_alive,
+                http10: request.http10,
+                head_request: request.method == Method::Head,
+            };
+            (handler(request), framing)
         };
-        leftover = rest;
-        let framing = Framing {
-            keep_alive: request.keep_alive,
-            http10: request.http10,
-            head_request: request.method == Method::Head,
-        };
-        let response = handler(request).await;
-        // A client that left while its request was held is noticed here.
-        if Box::pin(respond(&mut stream, limits, date(), response, framing))
+        let response = future.await;
+        // A client that left while its request was held is noticed when the response is written.
+        if boxed_respond(&mut stream, limits, date(), response, framing)
             .await
             .is_err()
             || !framing.keep_alive
@@ -99,20 +86,52 @@ pub(crate) async fn serve_connection_with<H, F>(
     }
 }
 
+/// Boxed in a plain function, so the unboxed future is never a temporary of the connection's future.
+fn boxed_read<'a>(
+    stream: &'a mut TcpStream,
+    limits: &'a Limits,
+    date: fn() -> SystemTime,
+    leftover: Option<Vec<u8>>,
+) -> Pin<Box<impl Future<Output = Read> + 'a>> {
+    Box::pin(async move {
+        match read_request(stream, limits, leftover).await {
+            Ok(read) => read,
+            Err(status) => {
+                let response = Response::empty(status);
+                let _ = respond(stream, limits, date(), response, Framing::CLOSE).await;
+                Read::Done
+            }
+        }
+    })
+}
+
+/// As [`boxed_read`].
+fn boxed_respond<'a>(
+    stream: &'a mut TcpStream,
+    limits: &'a Limits,
+    date: SystemTime,
+    response: Response,
+    framing: Framing,
+) -> Pin<Box<impl Future<Output = io::Result<()>> + 'a>> {
+    Box::pin(respond(stream, limits, date, response, framing))
+}
+
 enum Read {
     /// A request, and the bytes read after it.
     Request(Request, Option<Vec<u8>>),
     /// Readiness with nothing to read: back to waiting.
     Spurious,
-    /// End of stream or an error before a whole request.
-    Closed,
-    /// A request to answer with an error status, then close.
-    Refused(ParseError),
-    /// The request did not arrive within `request_timeout`.
-    TimedOut,
+    /// End of stream, an error, or a refused request (answered): close.
+    Done,
 }
 
-async fn read_request(stream: &TcpStream, limits: &Limits, leftover: Option<Vec<u8>>) -> Read {
+/// Reads a request. `Err`: a status to answer with before closing, a [`ParseError`]'s, or 408 when the
+/// request did not arrive within `request_timeout`.
+async fn read_request(
+    stream: &TcpStream,
+    limits: &Limits,
+    leftover: Option<Vec<u8>>,
+) -> Result<Read, u16> {
     let mut buf = leftover.unwrap_or_default();
     // Runs from the first byte of the request.
     let mut deadline = (!buf.is_empty()).then(|| Instant::now() + limits.request_timeout);
@@ -124,7 +143,7 @@ async fn read_request(stream: &TcpStream, limits: &Limits, leftover: Option<Vec<
             match parse(&buf, limits) {
                 Ok(Parsed::Complete { request, used }) => {
                     let rest = buf.get(used..).filter(|rest| !rest.is_empty());
-                    return Read::Request(request, rest.map(<[u8]>::to_vec));
+                    return Ok(Read::Request(request, rest.map(<[u8]>::to_vec)));
                 }
                 Ok(Parsed::NeedHead) => need = None,
                 Ok(Parsed::NeedBody {
@@ -146,12 +165,12 @@ async fn read_request(stream: &TcpStream, limits: &Limits, leftover: Option<Vec<
                         };
                         match sent {
                             Ok(Ok(())) => {}
-                            Ok(Err(_)) => return Read::Closed,
-                            Err(_) => return Read::TimedOut,
+                            Ok(Err(_)) => return Ok(Read::Done),
+                            Err(_) => return Err(408),
                         }
                     }
                 }
-                Err(error) => return Read::Refused(error),
+                Err(error) => return Err(error.status()),
             }
         }
         let old = buf.len();
@@ -162,7 +181,7 @@ async fn read_request(stream: &TcpStream, limits: &Limits, leftover: Option<Vec<
         .min(most.max(1));
         if target <= old {
             // The parser asks for more than the limits allow: cannot happen, as it refuses such requests.
-            return Read::Refused(ParseError::HeadTooLarge);
+            return Err(ParseError::HeadTooLarge.status());
         }
         buf.resize(target, 0);
         let result = match buf.get_mut(old..) {
@@ -170,7 +189,7 @@ async fn read_request(stream: &TcpStream, limits: &Limits, leftover: Option<Vec<
             None => Ok(0),
         };
         match result {
-            Ok(0) => return Read::Closed,
+            Ok(0) => return Ok(Read::Done),
             Ok(n) => {
                 buf.truncate(old + n);
                 deadline.get_or_insert_with(|| Instant::now() + limits.request_timeout);
@@ -178,16 +197,16 @@ async fn read_request(stream: &TcpStream, limits: &Limits, leftover: Option<Vec<
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 buf.truncate(old);
                 let Some(deadline) = deadline else {
-                    return Read::Spurious;
+                    return Ok(Read::Spurious);
                 };
                 match timeout_at(deadline, stream.readable()).await {
                     Ok(Ok(())) => {}
-                    Ok(Err(_)) => return Read::Closed,
-                    Err(_) => return Read::TimedOut,
+                    Ok(Err(_)) => return Ok(Read::Done),
+                    Err(_) => return Err(408),
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(old),
-            Err(_) => return Read::Closed,
+            Err(_) => return Ok(Read::Done),
         }
     }
 }

@@ -182,6 +182,15 @@ fn rfc9110_10_1_1_expect_continue() {
     let mut whole = head.to_vec();
     whole.extend_from_slice(b"hello");
     assert_eq!(&complete(&whole).0.body[..], b"hello");
+    // RFC 9110 §10.1.1: ignored in an HTTP/1.0 request.
+    let http10 = b"POST /http-bind HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n";
+    assert_eq!(
+        parse(http10, &Limits::default()),
+        Ok(Parsed::NeedBody {
+            total: http10.len() + 5,
+            expect_continue: false
+        })
+    );
     // Over the limit: 413 at once, without the body.
     let big = b"POST /http-bind HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 65537\r\n\r\n";
     assert_eq!(error(big), ParseError::BodyTooLarge);
@@ -346,4 +355,26 @@ proptest! {
             other => prop_assert!(false, "{:?}", other),
         }
     }
+}
+
+#[test]
+fn rfc9112_5_field_syntax() {
+    // §5.1: whitespace between the field name and the colon: 400.
+    assert_eq!(
+        error(b"GET / HTTP/1.1\r\nHost : h\r\n\r\n"),
+        ParseError::Malformed
+    );
+    // §5.2: obs-fold in a request: 400 (or replaced by spaces; this layer refuses).
+    assert_eq!(
+        error(b"GET / HTTP/1.1\r\nHost: h\r\nX-A: a\r\n b\r\n\r\n"),
+        ParseError::Malformed
+    );
+    // §2.2: empty lines before the request line are ignored.
+    assert_eq!(
+        complete(b"\r\nGET /a HTTP/1.1\r\nHost: h\r\n\r\n").0.path,
+        "/a"
+    );
+    // §5: optional whitespace around the value.
+    let (request, _) = complete(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: \t3 \r\n\r\nabc");
+    assert_eq!(&request.body[..], b"abc");
 }
