@@ -164,8 +164,16 @@ impl Server {
                     tokio::spawn(async move {
                         let shared = &shared;
                         let ip = peer.ip();
-                        http::serve_connection(stream, &shared.http, move |req| handle(shared, ip, req))
-                            .await;
+                        let refused =
+                            http::serve_connection(stream, &shared.http, move |req| handle(shared, ip, req))
+                                .await;
+                        if let Some(status) = refused {
+                            shared.metrics.error(match status {
+                                413 => "request-too-large",
+                                408 => "request-timeout",
+                                _ => "bad-http-request",
+                            });
+                        }
                     });
                 }
             }

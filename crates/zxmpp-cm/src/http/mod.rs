@@ -34,15 +34,19 @@
 //! It sends no chunked responses, no trailers, no 1xx other than `100 Continue`, and does no upgrades
 //! (HTTP/2, WebSocket) or TLS (a reverse proxy in front does that).
 
-// server.rs switches from hyper to this module; until then parts of it are used by its tests only.
-#![allow(dead_code, unused_imports)]
-
 mod request;
 mod response;
 mod serve;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use request::{Limits, Method, ParseError, Parsed, Request, parse};
-pub(crate) use response::{Framing, HeaderValue, InvalidHeaderValue, Response};
-pub(crate) use serve::{serve_connection, serve_connection_with};
+pub(crate) use request::{Limits, Method, Request};
+pub(crate) use response::{HeaderValue, Response};
+pub(crate) use serve::serve_connection;
+// The sans-IO parts and the injectable clock, for the tests (and the fuzz target, which includes request.rs).
+#[cfg(test)]
+pub(crate) use request::{ParseError, Parsed, parse};
+#[cfg(test)]
+pub(crate) use response::{Framing, InvalidHeaderValue};
+#[cfg(test)]
+pub(crate) use serve::serve_connection_with;

@@ -59,6 +59,7 @@ impl Method {
     }
 
     /// The method as it is written on the wire.
+    #[cfg(test)]
     pub(crate) fn as_str(&self) -> &str {
         match self {
             Self::Get => "GET",

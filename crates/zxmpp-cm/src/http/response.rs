@@ -122,16 +122,6 @@ impl Response {
         &self.body
     }
 
-    /// The extra headers.
-    pub(crate) fn headers(&self) -> &[(&'static str, HeaderValue)] {
-        &self.headers
-    }
-
-    /// The content type, if any.
-    pub(crate) fn content_type(&self) -> Option<&HeaderValue> {
-        self.content_type.as_ref()
-    }
-
     /// Whether this status has no body and no Content-Length (RFC 9110 §8.6, §15.3.5, §15.4.5).
     fn bodiless(&self) -> bool {
         matches!(self.status(), 204 | 304)
@@ -180,6 +170,7 @@ impl Response {
     }
 
     /// The whole response, head and body, in one buffer.
+    #[cfg(test)]
     pub(crate) fn encode(&self, framing: Framing, date: SystemTime) -> Vec<u8> {
         let mut bytes = self.encode_head(framing, date);
         bytes.extend_from_slice(&self.encode_body(framing));

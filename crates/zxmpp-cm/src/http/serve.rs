@@ -22,12 +22,13 @@ const LINGER_BYTES: usize = 64 * 1024;
 const LINGER_TIME: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Serves HTTP/1.x requests on `stream` with `handler` until the client closes, a request is refused, a
-/// timeout of `limits` passes, or a response says `Connection: close`. Never panics on input.
+/// timeout of `limits` passes, or a response says `Connection: close`. Never panics on input. Returns the
+/// status the layer refused a request with (400, 408, 411, 413, 431, 501, 505), if that ended the connection.
 pub(crate) fn serve_connection<'a, H, F>(
     stream: TcpStream,
     limits: &'a Limits,
     handler: H,
-) -> impl Future<Output = ()> + use<'a, H, F>
+) -> impl Future<Output = Option<u16>> + use<'a, H, F>
 where
     H: FnMut(Request) -> F + 'a,
     F: Future<Output = Response>,
@@ -42,7 +43,8 @@ pub(crate) async fn serve_connection_with<H, F>(
     limits: &Limits,
     date: fn() -> SystemTime,
     mut handler: H,
-) where
+) -> Option<u16>
+where
     H: FnMut(Request) -> F,
     F: Future<Output = Response>,
 {
@@ -52,7 +54,7 @@ pub(crate) async fn serve_connection_with<H, F>(
         if leftover.is_none() {
             match timeout(limits.idle_timeout, stream.readable()).await {
                 Ok(Ok(())) => {}
-                Ok(Err(_)) | Err(_) => return,
+                Ok(Err(_)) | Err(_) => return None,
             }
         }
         // In a block, so that no moved-from request or response is kept in the connection's future.
@@ -65,7 +67,7 @@ pub(crate) async fn serve_connection_with<H, F>(
                     request
                 }
                 Read::Spurious => continue,
-                Read::Done => return,
+                Read::Done(refused) => return refused,
             };
             let framing = Framing {
                 keep_alive: request.keep_alive,
@@ -81,7 +83,7 @@ pub(crate) async fn serve_connection_with<H, F>(
             .is_err()
             || !framing.keep_alive
         {
-            return;
+            return None;
         }
     }
 }
@@ -99,7 +101,7 @@ fn boxed_read<'a>(
             Err(status) => {
                 let response = Response::empty(status);
                 let _ = respond(stream, limits, date(), response, Framing::CLOSE).await;
-                Read::Done
+                Read::Done(Some(status))
             }
         }
     })
@@ -121,8 +123,8 @@ enum Read {
     Request(Request, Option<Vec<u8>>),
     /// Readiness with nothing to read: back to waiting.
     Spurious,
-    /// End of stream, an error, or a refused request (answered): close.
-    Done,
+    /// End of stream, an error, or a refused request (answered, with this status): close.
+    Done(Option<u16>),
 }
 
 /// Reads a request. `Err`: a status to answer with before closing, a [`ParseError`]'s, or 408 when the
@@ -165,7 +167,7 @@ async fn read_request(
                         };
                         match sent {
                             Ok(Ok(())) => {}
-                            Ok(Err(_)) => return Ok(Read::Done),
+                            Ok(Err(_)) => return Ok(Read::Done(None)),
                             Err(_) => return Err(408),
                         }
                     }
@@ -189,7 +191,7 @@ async fn read_request(
             None => Ok(0),
         };
         match result {
-            Ok(0) => return Ok(Read::Done),
+            Ok(0) => return Ok(Read::Done(None)),
             Ok(n) => {
                 buf.truncate(old + n);
                 deadline.get_or_insert_with(|| Instant::now() + limits.request_timeout);
@@ -201,12 +203,12 @@ async fn read_request(
                 };
                 match timeout_at(deadline, stream.readable()).await {
                     Ok(Ok(())) => {}
-                    Ok(Err(_)) => return Ok(Read::Done),
+                    Ok(Err(_)) => return Ok(Read::Done(None)),
                     Err(_) => return Err(408),
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(old),
-            Err(_) => return Ok(Read::Done),
+            Err(_) => return Ok(Read::Done(None)),
         }
     }
 }
