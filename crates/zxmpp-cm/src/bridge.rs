@@ -151,6 +151,12 @@ impl Bridge {
         }
     }
 
+    /// Whether [`Bridge::poll_action`] has something.
+    #[must_use]
+    pub fn has_actions(&self) -> bool {
+        !self.actions.is_empty()
+    }
+
     /// The session id.
     #[must_use]
     pub fn sid(&self) -> &str {

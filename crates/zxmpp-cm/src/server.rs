@@ -258,7 +258,8 @@ fn cors(shared: &Shared, origin: Option<&str>, response: &mut Response) {
 
 /// What a request gets: its response now, or later from its session.
 enum Routed {
-    Now(Response),
+    /// Boxed: the held variant, one per idle session, should not pay for a response's room.
+    Now(Box<Response>),
     /// The session answers through `rx`; `creation`: a session creation request (it gets the routing cookie).
     Later {
         rx: oneshot::Receiver<(u16, String, Bytes)>,
@@ -274,7 +275,7 @@ fn handle(shared: &Arc<Shared>, ip: IpAddr, req: Request) -> impl Future<Output 
     let routed = dispatch(shared, ip, req);
     async move {
         let mut response = match routed {
-            Routed::Now(response) => response,
+            Routed::Now(response) => *response,
             Routed::Later { rx, creation } => answer(shared, rx, creation).await,
         };
         cors(shared, origin.as_deref(), &mut response);
@@ -305,6 +306,10 @@ async fn answer(
     response
 }
 
+fn now(response: Response) -> Routed {
+    Routed::Now(Box::new(response))
+}
+
 fn dispatch(shared: &Arc<Shared>, ip: IpAddr, req: Request) -> Routed {
     let Request {
         method, path, body, ..
@@ -319,8 +324,8 @@ fn dispatch(shared: &Arc<Shared>, ip: IpAddr, req: Request) -> Routed {
                 }
                 answer
             }
-            Method::Options => Routed::Now(Response::empty(200)),
-            Method::Get | Method::Head => Routed::Now(text(
+            Method::Options => now(Response::empty(200)),
+            Method::Get | Method::Head => now(text(
                 200,
                 TEXT,
                 "zxmpp-cm: a BOSH (XEP-0124/XEP-0206) connection manager. POST here.\n",
@@ -331,20 +336,20 @@ fn dispatch(shared: &Arc<Shared>, ip: IpAddr, req: Request) -> Routed {
                     "Allow",
                     HeaderValue::from_static("GET, HEAD, POST, OPTIONS"),
                 );
-                Routed::Now(response)
+                now(response)
             }
         }
     } else if !shared.config.metrics_path.is_empty()
         && path == shared.config.metrics_path
         && matches!(method, Method::Get | Method::Head)
     {
-        Routed::Now(text(
+        now(text(
             200,
             HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
             shared.metrics.render(),
         ))
     } else {
-        Routed::Now(text(404, TEXT, "not found\n"))
+        now(text(404, TEXT, "not found\n"))
     }
 }
 
@@ -354,7 +359,7 @@ fn route(shared: &Arc<Shared>, ip: IpAddr, bytes: Bytes) -> Routed {
         Ok(parsed) => parsed.body.sid.clone(),
         Err(_) => {
             shared.metrics.error("bad-request");
-            return Routed::Now(terminate(Condition::BadRequest));
+            return now(terminate(Condition::BadRequest));
         }
     };
     let http = HttpId(shared.next_http.fetch_add(1, Ordering::Relaxed));
@@ -369,14 +374,14 @@ fn route(shared: &Arc<Shared>, ip: IpAddr, bytes: Bytes) -> Routed {
                 .and_then(|table| table.sessions.get(&sid).cloned());
             let Some(inbox) = inbox else {
                 shared.metrics.error("item-not-found");
-                return Routed::Now(terminate(Condition::ItemNotFound));
+                return now(terminate(Condition::ItemNotFound));
             };
             inbox.send(Msg::Request(http, bytes, reply_tx));
         }
         None => {
             if let Err(condition) = create(shared, ip, http, bytes, reply_tx) {
                 shared.metrics.error(&condition.to_string());
-                return Routed::Now(terminate(condition));
+                return now(terminate(condition));
             }
         }
     }

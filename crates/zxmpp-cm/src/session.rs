@@ -258,7 +258,10 @@ impl Session {
 pub(crate) async fn run(mut s: Box<Session>) {
     loop {
         s.transmit();
-        s.act().await;
+        if s.bridge.has_actions() {
+            // Boxed: carrying out actions (writes, a TLS handshake) needs room only while it runs.
+            Box::pin(s.act()).await;
+        }
         s.transmit();
         s.check_ended();
         // At shutdown, end as soon as no request is held: a client that is not polling gets its terminate

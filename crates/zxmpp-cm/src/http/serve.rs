@@ -52,7 +52,9 @@ where
     let mut leftover: Option<Vec<u8>> = None;
     loop {
         if leftover.is_none() {
-            match timeout(limits.idle_timeout, stream.readable()).await {
+            // Boxed: tokio's timer and readiness futures take ≈ 260 bytes, needed only between requests; the
+            // future of a connection whose request is held (one per idle BOSH session) stays smaller.
+            match Box::pin(timeout(limits.idle_timeout, stream.readable())).await {
                 Ok(Ok(())) => {}
                 Ok(Err(_)) | Err(_) => return None,
             }
