@@ -9,7 +9,8 @@
 //!   every protocol decision lives there and is tested without sockets.
 //! * [`dns`]: SRV ordering (RFC 2782) as a pure function, and the resolvers.
 //! * [`Policy`]: the allow-list of domains and routes and the refusal of non-global addresses found by DNS.
-//! * [`Server`]: hyper and tokio at the edges: the session table, limits, CORS, `/metrics`, graceful shutdown.
+//! * [`Server`]: tokio and an HTTP/1.1 layer of its own at the edges (an idle long-polling connection keeps no
+//!   buffer): the session table, limits, CORS, `/metrics`, graceful shutdown.
 //! * [`Config`]: the TOML configuration, with defaults that are safe on a loopback machine.
 //!
 //! Safe by default: it listens on 127.0.0.1, reaches no domain until one is listed in `upstreams`, refuses
