@@ -1228,3 +1228,30 @@ fn legacy_status(condition: &Condition) -> u16 {
         _ => 200,
     }
 }
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+
+    /// Guards idle-session memory: a connection manager keeps one `CmSession` per BOSH session (×100,000).
+    #[test]
+    fn idle_session_sizes() {
+        let sizes = [
+            ("CmSession", std::mem::size_of::<CmSession>()),
+            ("CmState", std::mem::size_of::<CmState>()),
+            ("CmConfig", std::mem::size_of::<CmConfig>()),
+            ("Params", std::mem::size_of::<Params>()),
+            ("Held", std::mem::size_of::<Held>()),
+            ("Announce", std::mem::size_of::<Option<Announce>>()),
+            ("CmEvent", std::mem::size_of::<CmEvent>()),
+            ("CmTransmit", std::mem::size_of::<CmTransmit>()),
+            (
+                "Option<CmTermination>",
+                std::mem::size_of::<Option<CmTermination>>(),
+            ),
+        ];
+        for (name, size) in sizes {
+            println!("{name}: {size} bytes");
+        }
+    }
+}

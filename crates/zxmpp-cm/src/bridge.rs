@@ -488,3 +488,21 @@ impl Bridge {
         }
     }
 }
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+
+    /// Guards idle-session memory: zxmpp-cm keeps one `Bridge` and one `Link` per BOSH session (×100,000).
+    #[test]
+    fn idle_session_sizes() {
+        let sizes = [
+            ("Bridge", std::mem::size_of::<Bridge>()),
+            ("Stream", std::mem::size_of::<Stream>()),
+            ("Link", std::mem::size_of::<crate::upstream::Link>()),
+        ];
+        for (name, size) in sizes {
+            println!("{name}: {size} bytes");
+        }
+    }
+}

@@ -1263,3 +1263,22 @@ fn header_declares(region: &[u8], prefix: &[u8]) -> bool {
             && unescape(as_str(a.value), true) == STREAMS_NS
     })
 }
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+
+    /// Guards idle-session memory: a connection manager keeps one `StreamReader` per upstream stream (×100,000).
+    #[test]
+    fn stream_reader_size() {
+        let sizes = [
+            ("StreamReader", std::mem::size_of::<StreamReader>()),
+            ("Config", std::mem::size_of::<Config>()),
+            ("HeaderInfo", std::mem::size_of::<HeaderInfo>()),
+            ("Found", std::mem::size_of::<Result<Found>>()),
+        ];
+        for (name, size) in sizes {
+            println!("{name}: {size} bytes");
+        }
+    }
+}
