@@ -6,7 +6,7 @@
 //! [`CmSession::send`], [`CmSession::announce_with`] (or [`CmSession::announce`]) and
 //! [`CmSession::close_upstream`].
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
@@ -16,6 +16,7 @@ use sha1::{Digest, Sha1};
 
 use crate::body::{Limits, NS_STREAM};
 use crate::keys::verify_key;
+use crate::rare::RareDeque;
 use crate::{Body, BodyType, Condition, Error, Rid, Version};
 
 /// Format version of [`CmSnapshot`].
@@ -223,6 +224,10 @@ struct Params {
     content: Option<String>,
 }
 
+/// An upstream termination waiting for a response: the stream it ends (`None`: the session), its condition,
+/// and the payloads that go with it.
+type Termination = (Option<String>, Condition, Vec<Bytes>);
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct CmState {
     config: CmConfig,
@@ -230,7 +235,8 @@ struct CmState {
     secret: [u8; 32],
     stream_counter: u64,
     params: Params,
-    closed: Option<CmTermination>,
+    /// Boxed: set only once the session has ended.
+    closed: Option<Box<CmTermination>>,
     creation_rid: u64,
     creation_pending: bool,
     /// Lowest rid not yet processed.
@@ -243,16 +249,18 @@ struct CmState {
     out_of_order: BTreeMap<u64, Bytes>,
     outbound: VecDeque<(Option<String>, Bytes)>,
     outbound_bytes: usize,
-    announce: Option<Announce>,
+    /// Boxed: set only between learning a stream's attributes and the response that carries them.
+    announce: Option<Box<Announce>>,
     /// Announcements of other streams waiting for `announce` to be sent (one response speaks for one stream).
     #[serde(default)]
-    announce_queue: VecDeque<Announce>,
-    pending_terminate: Option<(Option<String>, Condition, Vec<Bytes>)>,
+    announce_queue: RareDeque<Announce>,
+    /// Boxed: set only while an upstream termination waits for a response.
+    pending_terminate: Option<Box<Termination>>,
     /// Terminations of other single streams waiting for `pending_terminate` to be sent.
     #[serde(default)]
-    terminate_queue: VecDeque<(Option<String>, Condition, Vec<Bytes>)>,
+    terminate_queue: RareDeque<Termination>,
     streams: Vec<String>,
-    closed_streams: VecDeque<String>,
+    closed_streams: RareDeque<String>,
     repeats: (u64, u32),
     last_response_empty: bool,
     events: VecDeque<CmEvent>,
@@ -279,15 +287,35 @@ impl CmSnapshot {
 #[derive(Debug)]
 pub struct CmSession {
     s: CmState,
-    sent_at: HashMap<u64, Instant>,
-    ooo_http: HashMap<u64, HttpId>,
+    /// When each cached response went out, by rid (at most `requests + 1`: a small vector, not a map).
+    sent_at: Vec<(u64, Instant)>,
+    /// The connections of the out-of-order requests, by rid (at most the window).
+    ooo_http: Vec<(u64, HttpId)>,
     last_activity: Instant,
     closed_at: Option<Instant>,
     inactivity_override: Option<u32>,
     last_empty_arrival: Option<Instant>,
     last_arrival: Option<Instant>,
-    pending_report: Option<(u64, u64)>,
+    /// Boxed: set only between a client ack that missed a response and the `report` that answers it.
+    pending_report: Option<Box<(u64, u64)>>,
     transmits: VecDeque<CmTransmit>,
+}
+
+/// Sets `key`'s value in a small map kept as a vector; the value it replaces.
+fn insert<V>(map: &mut Vec<(u64, V)>, key: u64, value: V) -> Option<V> {
+    match map.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, v)) => Some(std::mem::replace(v, value)),
+        None => {
+            map.push((key, value));
+            None
+        }
+    }
+}
+
+/// Takes `key`'s value out of a small map kept as a vector.
+fn remove<V>(map: &mut Vec<(u64, V)>, key: u64) -> Option<V> {
+    let i = map.iter().position(|(k, _)| *k == key)?;
+    Some(map.remove(i).1)
 }
 
 fn terminate_bytes(condition: Option<&Condition>, stream: Option<&str>) -> Bytes {
@@ -374,17 +402,17 @@ impl CmSession {
                 outbound: VecDeque::new(),
                 outbound_bytes: 0,
                 announce: None,
-                announce_queue: VecDeque::new(),
+                announce_queue: RareDeque::new(),
                 pending_terminate: None,
-                terminate_queue: VecDeque::new(),
+                terminate_queue: RareDeque::new(),
                 streams: Vec::new(),
-                closed_streams: VecDeque::new(),
+                closed_streams: RareDeque::new(),
                 repeats: (0, 0),
                 last_response_empty: false,
                 events: VecDeque::new(),
             },
-            sent_at: HashMap::new(),
-            ooo_http: HashMap::new(),
+            sent_at: Vec::new(),
+            ooo_http: Vec::new(),
             last_activity: now,
             closed_at: None,
             inactivity_override: None,
@@ -502,8 +530,8 @@ impl CmSession {
         }
         let mut session = Self {
             s: snapshot.state,
-            sent_at: HashMap::new(),
-            ooo_http: HashMap::new(),
+            sent_at: Vec::new(),
+            ooo_http: Vec::new(),
             last_activity: now,
             closed_at: None,
             inactivity_override: None,
@@ -637,7 +665,7 @@ impl CmSession {
             queue.retain(|a| a.stream != announce.stream);
             queue.push_back(announce);
         } else {
-            self.s.announce = Some(announce);
+            self.s.announce = Some(Box::new(announce));
         }
     }
 
@@ -666,14 +694,14 @@ impl CmSession {
     ) {
         if self.s.closed.is_none() {
             let new = (stream.map(str::to_owned), condition, payloads);
-            match &self.s.pending_terminate {
+            match self.s.pending_terminate.as_deref() {
                 // The whole session ends anyway.
                 Some((pending, ..)) if !self.ends_one_stream(pending) => {}
                 // Another single stream's termination is pending: this one follows it.
                 Some(_) if self.ends_one_stream(&new.0) => self.s.terminate_queue.push_back(new),
                 _ => {
                     self.s.terminate_queue.clear();
-                    self.s.pending_terminate = Some(new);
+                    self.s.pending_terminate = Some(Box::new(new));
                 }
             }
             self.flush(now);
@@ -701,7 +729,7 @@ impl CmSession {
         for other in held {
             self.respond_error(other, condition.clone());
         }
-        for (_, other) in self.ooo_http.drain().collect::<Vec<_>>() {
+        for (_, other) in std::mem::take(&mut self.ooo_http) {
             self.respond_error(other, condition.clone());
         }
         self.s.held.clear();
@@ -711,7 +739,7 @@ impl CmSession {
 
     fn close(&mut self, now: Instant, reason: CmTermination) {
         if self.s.closed.is_none() {
-            self.s.closed = Some(reason.clone());
+            self.s.closed = Some(Box::new(reason.clone()));
             self.closed_at = Some(now);
             self.s.outbound.clear();
             self.s.outbound_bytes = 0;
@@ -779,7 +807,7 @@ impl CmSession {
         }
         if self.s.out_of_order.contains_key(&r) {
             // A copy of a request still waiting for a lower rid: answer the old connection with a recoverable error.
-            if let Some(old) = self.ooo_http.insert(r, http) {
+            if let Some(old) = insert(&mut self.ooo_http, r, http) {
                 self.recoverable(old);
             }
             return;
@@ -792,14 +820,14 @@ impl CmSession {
             self.s
                 .out_of_order
                 .insert(r, Bytes::copy_from_slice(request));
-            self.ooo_http.insert(r, http);
+            insert(&mut self.ooo_http, r, http);
         }
         while self.s.closed.is_none() {
             let next = self.s.next_rid;
             let Some(bytes) = self.s.out_of_order.remove(&next) else {
                 break;
             };
-            let http = self.ooo_http.remove(&next);
+            let http = remove(&mut self.ooo_http, next);
             self.s.next_rid += 1;
             match Body::parse(&bytes, &self.s.config.limits) {
                 Ok(parsed) => {
@@ -902,10 +930,10 @@ impl CmSession {
                 self.s.client_ack = ack;
                 let acked = self.s.client_ack;
                 self.s.cache.retain(|(rid, _)| *rid > acked);
-                self.sent_at.retain(|rid, _| *rid > acked);
+                self.sent_at.retain(|(rid, _)| *rid > acked);
             }
             if ack < self.s.last_responded
-                && let Some(at) = self.sent_at.get(&(ack + 1))
+                && let Some((_, at)) = self.sent_at.iter().find(|(rid, _)| *rid == ack + 1)
             {
                 let elapsed = now.saturating_duration_since(*at);
                 if elapsed >= Duration::from_millis(self.s.config.report_after_ms) {
@@ -928,7 +956,7 @@ impl CmSession {
             terminate: false,
         };
         if let Some((rid, ms)) = report {
-            self.pending_report = Some((rid, ms));
+            self.pending_report = Some(Box::new((rid, ms)));
         }
         // Pause (XEP-0124 §10).
         if let Some(pause) = body.pause
@@ -1096,7 +1124,7 @@ impl CmSession {
         } else if params.acks && params.client_acks && self.s.next_rid - 1 != r {
             body.ack = Rid::new(self.s.next_rid - 1);
         }
-        if let Some((rid, ms)) = self.pending_report.take() {
+        if let Some((rid, ms)) = self.pending_report.take().map(|r| *r) {
             body.report = Rid::new(rid);
             body.time = Some(ms);
         }
@@ -1108,7 +1136,7 @@ impl CmSession {
             // One response speaks for one stream (XEP-0124 §16): the announced one, else the one of the first
             // queued payload.
             let mut speaking: Option<Option<String>> = None;
-            if let Some(announce) = self.s.announce.take() {
+            if let Some(announce) = self.s.announce.take().map(|a| *a) {
                 body.from = announce.from;
                 body.authid = announce.authid;
                 body.xmpp_version = announce.xmpp_version;
@@ -1116,7 +1144,7 @@ impl CmSession {
                     body.stream.clone_from(&announce.stream);
                 }
                 speaking = Some(announce.stream);
-                self.s.announce = self.s.announce_queue.pop_front();
+                self.s.announce = self.s.announce_queue.pop_front().map(Box::new);
             }
             let front_stream = self.s.outbound.front().map(|(s, _)| s.clone());
             if let Some(stream) = front_stream
@@ -1143,7 +1171,7 @@ impl CmSession {
             let terminate_fits = self
                 .s
                 .pending_terminate
-                .as_ref()
+                .as_deref()
                 .is_some_and(|(stream, ..)| {
                     !self.ends_one_stream(stream)
                         || speaking
@@ -1152,9 +1180,10 @@ impl CmSession {
                 });
             if self.s.outbound.is_empty()
                 && terminate_fits
-                && let Some((stream, condition, extra)) = self.s.pending_terminate.take()
+                && let Some((stream, condition, extra)) =
+                    self.s.pending_terminate.take().map(|t| *t)
             {
-                self.s.pending_terminate = self.s.terminate_queue.pop_front();
+                self.s.pending_terminate = self.s.terminate_queue.pop_front().map(Box::new);
                 body.kind = Some(BodyType::Terminate);
                 body.condition = Some(condition.clone());
                 payloads.extend(extra);
@@ -1189,10 +1218,10 @@ impl CmSession {
         let cap = self.s.params.requests as usize + 1;
         while self.s.cache.len() > cap {
             if let Some((old, _)) = self.s.cache.pop_front() {
-                self.sent_at.remove(&old);
+                remove(&mut self.sent_at, old);
             }
         }
-        self.sent_at.insert(r, now);
+        insert(&mut self.sent_at, r, now);
         self.s.last_responded = r;
         self.last_activity = now;
         if let Some(http) = held.http {
@@ -1253,5 +1282,9 @@ mod size_tests {
         for (name, size) in sizes {
             println!("{name}: {size} bytes");
         }
+        // 1024 bytes before rarely used state (announcements, terminations, reports, the end) went behind boxes
+        // and the rid maps became small vectors; 712 on x86_64 after.
+        assert!(std::mem::size_of::<CmSession>() <= 720);
+        assert!(std::mem::size_of::<CmState>() <= 560);
     }
 }
