@@ -1,12 +1,13 @@
-//! A queue for state that is empty nearly always: one pointer wide while empty, allocated only when used.
+//! A queue that is empty whenever its session idles: one pointer wide then, allocated only when used.
 
 use std::collections::VecDeque;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// A [`VecDeque`] behind an optional box: 8 bytes instead of 32 while empty (a connection manager keeps one
-/// session per client, most of them idle, and a session has several such queues). Serialized as the sequence
-/// it holds, exactly like a `VecDeque`.
+/// A [`VecDeque`] behind an optional box: 8 bytes instead of 32 while unused (a connection manager keeps one
+/// session per client, most of them idle, and a session has several such queues). The box stays while the
+/// queue is busy and goes with [`RareDeque::shrink_to_fit`] or [`RareDeque::clear`] once it is empty.
+/// Serialized as the sequence it holds, exactly like a `VecDeque`.
 // The box is the point: 8 bytes inline while empty, where a `VecDeque` takes 32.
 #[allow(clippy::box_collection)]
 #[derive(Debug, Clone)]
@@ -27,6 +28,14 @@ impl<T> RareDeque<T> {
         self.0.as_ref().map_or(0, |q| q.len())
     }
 
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub(crate) fn front(&self) -> Option<&T> {
+        self.0.as_ref()?.front()
+    }
+
     pub(crate) fn iter(&self) -> impl Iterator<Item = &T> {
         self.0.iter().flat_map(|q| q.iter())
     }
@@ -43,20 +52,12 @@ impl<T> RareDeque<T> {
     }
 
     pub(crate) fn pop_front(&mut self) -> Option<T> {
-        let q = self.0.as_mut()?;
-        let x = q.pop_front();
-        if q.is_empty() {
-            self.0 = None;
-        }
-        x
+        self.0.as_mut()?.pop_front()
     }
 
     pub(crate) fn retain(&mut self, f: impl FnMut(&T) -> bool) {
         if let Some(q) = self.0.as_mut() {
             q.retain(f);
-            if q.is_empty() {
-                self.0 = None;
-            }
         }
     }
 
@@ -110,10 +111,16 @@ mod tests {
         q.push_back(1);
         q.push_back(2);
         assert!(q.contains(&2));
+        assert_eq!(q.front(), Some(&1));
         assert_eq!(q.pop_front(), Some(1));
         q.retain(|x| *x != 2);
-        assert!(q.0.is_none());
+        assert!(q.is_empty());
         assert_eq!(q, RareDeque::default());
+        q.shrink_to_fit();
+        assert!(q.0.is_none());
+        q.push_back(3);
+        q.clear();
+        assert!(q.0.is_none());
     }
 
     #[test]
