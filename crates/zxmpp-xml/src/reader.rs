@@ -1307,4 +1307,40 @@ mod size_tests {
         // progress was boxed; 296 on x86_64 after.
         assert!(std::mem::size_of::<StreamReader>() <= 304);
     }
+
+    /// Reads `input` one byte at a time with the slow path (the one that keeps the start of the stanza in
+    /// progress), giving back scratch memory after every byte when `shrink`.
+    fn byte_by_byte(input: &[u8], shrink: bool) -> Vec<String> {
+        let mut reader = StreamReader::new(Config::default()).without_fast_path();
+        let (mut buf, mut seen) = (Vec::new(), Vec::new());
+        for &b in input {
+            buf.push(b);
+            loop {
+                match reader.next(&buf) {
+                    Ok(Status::Partial) => break,
+                    Ok(Status::Complete(event)) => seen.push(format!("{event:?}")),
+                    Err(e) => {
+                        seen.push(format!("{e:?}"));
+                        return seen;
+                    }
+                }
+            }
+            let n = reader.discard();
+            buf.drain(..n);
+            if shrink {
+                reader.shrink_to_fit();
+            }
+        }
+        seen
+    }
+
+    #[test]
+    fn shrinking_inside_and_between_stanzas_changes_nothing() {
+        let input = b"<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' \
+            version='1.0'><message xmlns:x='urn:x' to='a@b'><x:body>hi</x:body></message><presence/>\
+            <iq type='get' id='1'><query xmlns='jabber:iq:roster'/></iq></stream:stream>";
+        let kept = byte_by_byte(input, false);
+        assert_eq!(kept.len(), 5, "{kept:?}");
+        assert_eq!(byte_by_byte(input, true), kept);
+    }
 }
