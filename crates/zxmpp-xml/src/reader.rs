@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::element::{Binding, Element, KnownDecls, Scope, XML_NS, as_str};
 use crate::error::{Error, ErrorKind, Result};
 use crate::fast;
+use crate::scratch::{LazyDeque, LazyVec};
 
 /// The namespace of the stream header and of `stream:features`, `stream:error` (RFC 6120 §4.8.1).
 pub const STREAMS_NS: &str = "http://etherx.jabber.org/streams";
@@ -271,14 +272,14 @@ pub struct StreamReader {
     /// given back by `shrink_to_fit` between stanzas.
     stanza: Option<Box<StanzaStart>>,
     /// Qualified-name ranges of the open elements of the stanza in progress.
-    open: Vec<(usize, usize)>,
+    open: LazyVec<(usize, usize)>,
     /// Prefixes declared inside the stanza in progress: name range and the depth declared at.
-    prefixes: Vec<(usize, usize, usize)>,
+    prefixes: LazyVec<(usize, usize, usize)>,
     header: HeaderInfo,
     /// Scratch: the attribute names of the tag being checked.
-    seen_names: Vec<(usize, usize)>,
+    seen_names: LazyVec<(usize, usize)>,
     /// Items scanned but not yet delivered, in order; an error ends the queue.
-    queue: std::collections::VecDeque<Result<Found>>,
+    queue: LazyDeque<Result<Found>>,
     /// End of the last delivered item.
     delivered: usize,
     /// Whether the fast path may run (tests turn it off to compare both paths).
@@ -316,11 +317,11 @@ impl StreamReader {
             stalled: false,
             known_len: 0,
             stanza: None,
-            open: Vec::new(),
-            prefixes: Vec::new(),
+            open: LazyVec::new(),
+            prefixes: LazyVec::new(),
             header: HeaderInfo::default(),
-            seen_names: Vec::new(),
-            queue: std::collections::VecDeque::new(),
+            seen_names: LazyVec::new(),
+            queue: LazyDeque::new(),
             delivered: 0,
             fast_path: true,
             clean: false,
@@ -480,10 +481,10 @@ impl StreamReader {
             stanza.0 = stanza.0.saturating_sub(n);
             stanza.1 = stanza.1.saturating_sub(n);
         }
-        for o in &mut self.open {
+        for o in self.open.iter_mut() {
             o.0 -= n;
         }
-        for p in &mut self.prefixes {
+        for p in self.prefixes.iter_mut() {
             p.0 -= n;
         }
         self.base += n as u64;
@@ -1303,9 +1304,9 @@ mod size_tests {
         for (name, size) in sizes {
             println!("{name}: {size} bytes");
         }
-        // 392 bytes before the stream header's strings became boxed `str`s and the start of the stanza in
-        // progress was boxed; 296 on x86_64 after.
-        assert!(std::mem::size_of::<StreamReader>() <= 304);
+        // 392 bytes before the stream header's strings became boxed `str`s, the start of the stanza in progress
+        // was boxed and the scratch lists became one pointer wide while unused; 224 on x86_64 after.
+        assert!(std::mem::size_of::<StreamReader>() <= 232);
     }
 
     /// Reads `input` one byte at a time with the slow path (the one that keeps the start of the stanza in
