@@ -1,11 +1,10 @@
 //! Lists that are empty whenever a stream idles: one pointer wide then, allocated only when used.
 //!
 //! A connection manager keeps one reader per upstream stream, most of them idle; a reader's scratch lists are
-//! 24 or 32 bytes each as `Vec`/`VecDeque` even when empty. These keep the list behind an optional box: the box
+//! 24 bytes each as `Vec`s even when empty. These keep the list behind an optional box: the box
 //! comes with the first push, stays while the reader is busy, and goes with `shrink_to_fit` once the list is
 //! empty.
 
-use std::collections::VecDeque;
 use std::ops::{Deref, DerefMut};
 
 /// A [`Vec`] that is one pointer wide until used; reads go through its slice.
@@ -57,60 +56,9 @@ impl<T> DerefMut for LazyVec<T> {
     }
 }
 
-/// A [`VecDeque`] that is one pointer wide until used.
-// The box is the point: 8 bytes inline while unused, where a `VecDeque` takes 32.
-#[allow(clippy::box_collection)]
-#[derive(Debug, Clone)]
-pub(crate) struct LazyDeque<T>(Option<Box<VecDeque<T>>>);
-
-impl<T> LazyDeque<T> {
-    pub(crate) const fn new() -> Self {
-        Self(None)
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.0.as_ref().map_or(0, |q| q.len())
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    pub(crate) fn front(&self) -> Option<&T> {
-        self.0.as_ref()?.front()
-    }
-
-    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> {
-        self.0.iter_mut().flat_map(|q| q.iter_mut())
-    }
-
-    pub(crate) fn push_back(&mut self, x: T) {
-        self.0.get_or_insert_with(Box::default).push_back(x);
-    }
-
-    pub(crate) fn pop_front(&mut self) -> Option<T> {
-        self.0.as_mut()?.pop_front()
-    }
-
-    pub(crate) fn clear(&mut self) {
-        if let Some(q) = self.0.as_mut() {
-            q.clear();
-        }
-    }
-
-    /// Gives back the queue's spare capacity (all of its memory when empty).
-    pub(crate) fn shrink_to_fit(&mut self) {
-        match self.0.as_mut() {
-            Some(q) if q.is_empty() => self.0 = None,
-            Some(q) => q.shrink_to_fit(),
-            None => {}
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{LazyDeque, LazyVec};
+    use super::LazyVec;
 
     #[test]
     fn lazy_vec_allocates_when_used_and_gives_back_when_empty() {
@@ -129,23 +77,5 @@ mod tests {
         assert!(v.0.is_some());
         v.shrink_to_fit();
         assert!(v.0.is_none());
-    }
-
-    #[test]
-    fn lazy_deque_is_a_queue() {
-        let mut q = LazyDeque::new();
-        assert_eq!(std::mem::size_of::<LazyDeque<String>>(), 8);
-        q.push_back(1);
-        q.push_back(2);
-        for x in q.iter_mut() {
-            *x += 10;
-        }
-        assert_eq!((q.len(), q.front()), (2, Some(&11)));
-        assert_eq!(q.pop_front(), Some(11));
-        q.clear();
-        assert!(q.is_empty());
-        q.shrink_to_fit();
-        assert!(q.0.is_none());
-        assert_eq!(q.pop_front(), None);
     }
 }
