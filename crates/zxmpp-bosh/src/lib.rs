@@ -114,6 +114,7 @@ mod client;
 mod cm;
 mod error;
 pub mod keys;
+mod rare;
 mod text_bytes;
 mod types;
 

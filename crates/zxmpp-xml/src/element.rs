@@ -15,8 +15,9 @@ pub const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
 /// A namespace binding owned by a reader (from a stream header).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Binding {
-    pub(crate) prefix: String,
-    pub(crate) uri: String,
+    // Boxed strings: a stream header's bindings live as long as the stream, with no spare capacity.
+    pub(crate) prefix: Box<str>,
+    pub(crate) uri: Box<str>,
 }
 
 /// Prefix bindings declared inside a document: prefix and URI.
@@ -50,8 +51,8 @@ impl<'a> Scope<'a> {
         {
             return Some(uri.clone());
         }
-        if let Some(b) = self.outer.iter().rev().find(|b| b.prefix == prefix) {
-            return Some(Cow::Borrowed(b.uri.as_str()));
+        if let Some(b) = self.outer.iter().rev().find(|b| *b.prefix == *prefix) {
+            return Some(Cow::Borrowed(&*b.uri));
         }
         (prefix == "xml").then_some(Cow::Borrowed(XML_NS))
     }

@@ -95,6 +95,7 @@ mod element;
 mod error;
 mod fast;
 mod reader;
+mod scratch;
 #[cfg(feature = "minidom")]
 mod to_minidom;
 mod tokens;
