@@ -104,6 +104,10 @@ impl Actions {
         self.0.as_mut()?.pop_front()
     }
 
+    fn is_empty(&self) -> bool {
+        self.0.as_ref().is_none_or(|q| q.is_empty())
+    }
+
     /// Gives back the list's memory beyond what it holds (all of it when empty).
     fn shrink_to_fit(&mut self) {
         match self.0.as_mut() {
