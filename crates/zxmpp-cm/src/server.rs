@@ -1,5 +1,5 @@
-//! The HTTP side: the listener and the [`http`](crate::http) layer, the session table, limits, CORS, metrics, graceful shutdown, and one task per
-//! session that drives a [`Bridge`] and its upstream socket.
+//! The server: the listener and the [`http`](crate::http) layer, routing of requests to sessions, the session
+//! table, limits, CORS, metrics and graceful shutdown. Each session runs in a task of its own ([`session`]).
 
 use std::collections::HashMap;
 use std::future::Future;
