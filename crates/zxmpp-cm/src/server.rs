@@ -9,8 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::rustls::ClientConfig;
 use zxmpp_bosh::{Body, CmConfig, Condition, HttpId, Limits};
 use zxmpp_client::drivers::TlsRoots;
@@ -21,7 +20,7 @@ use crate::http::{self, HeaderValue, Method, Request, Response};
 use crate::metrics::Metrics;
 use crate::policy::Policy;
 use crate::recent::{Answer, Recent};
-use crate::session::{self, Inbox, Msg, Reply, Session};
+use crate::session::{self, Inbox, Msg, Session};
 use crate::{Config, Error};
 
 const CONTENT_TYPE: HeaderValue = HeaderValue::from_static("text/xml; charset=utf-8");
@@ -160,21 +159,7 @@ impl Server {
                 accepted = self.listener.accept() => {
                     let Ok((stream, peer)) = accepted else { continue };
                     let _ = stream.set_nodelay(true);
-                    let shared = Arc::clone(&shared);
-                    tokio::spawn(async move {
-                        let shared = &shared;
-                        let ip = peer.ip();
-                        let refused =
-                            http::serve_connection(stream, &shared.http, move |req| handle(shared, ip, req))
-                                .await;
-                        if let Some(status) = refused {
-                            shared.metrics.error(match status {
-                                413 => "request-too-large",
-                                408 => "request-timeout",
-                                _ => "bad-http-request",
-                            });
-                        }
-                    });
+                    tokio::spawn(serve(Arc::clone(&shared), stream, None, peer.ip()));
                 }
             }
         }
@@ -256,61 +241,138 @@ fn cors(shared: &Shared, origin: Option<&str>, response: &mut Response) {
     }
 }
 
-/// What a request gets: its response now, or later from its session.
-enum Routed {
-    /// Boxed: the held variant, one per idle session, should not pay for a response's room.
-    Now(Box<Response>),
-    /// The session answers through `rx`; `creation`: a session creation request (it gets the routing cookie).
-    Later {
-        rx: oneshot::Receiver<(u16, String, Bytes)>,
-        creation: bool,
-    },
-}
-
-/// Serves one HTTP request. Everything but the wait for a session's answer is done before the first await, so
-/// that the future of a held request (one per idle session) keeps only the receiver and the request's origin.
-fn handle(shared: &Arc<Shared>, ip: IpAddr, req: Request) -> impl Future<Output = Response> + '_ {
-    // Not an `async fn`: its future would keep the request (its argument) for as long as it is held.
-    let origin = req.origin.clone();
-    let routed = dispatch(shared, ip, req);
-    async move {
-        let mut response = match routed {
-            Routed::Now(response) => *response,
-            Routed::Later { rx, creation } => answer(shared, rx, creation).await,
-        };
-        cors(shared, origin.as_deref(), &mut response);
-        response
+/// Serves one connection (from its start, or after a parked request was answered: `leftover` holds what the
+/// client sent after it).
+async fn serve(shared: Arc<Shared>, stream: TcpStream, leftover: Option<Vec<u8>>, ip: IpAddr) {
+    let shared = &shared;
+    let refused = http::serve_parking(stream, leftover, &shared.http, move |req| {
+        handle(shared, ip, req)
+    })
+    .await;
+    if let Some(status) = refused {
+        shared.metrics.error(match status {
+            413 => "request-too-large",
+            408 => "request-timeout",
+            _ => "bad-http-request",
+        });
     }
 }
 
-/// The session's answer to a held request.
-async fn answer(
-    shared: &Shared,
-    rx: oneshot::Receiver<(u16, String, Bytes)>,
+/// Where the answer to a BOSH request goes: its parked connection (no task waits for a held request), and what
+/// the response needs besides the session's answer. Dropped unanswered (its session ended), it answers
+/// `item-not-found`, as for an unknown sid.
+pub(crate) struct Reply {
+    parked: Option<http::Parked>,
+    shared: Arc<Shared>,
+    ip: IpAddr,
+    origin: Option<String>,
+    /// A session creation request: its answer carries the routing cookie.
     creation: bool,
-) -> Response {
-    let response = match rx.await {
-        Ok((status, content_type, body)) => {
-            let content_type = HeaderValue::new(content_type).unwrap_or(CONTENT_TYPE);
-            let mut response = text(status, content_type, body);
-            // The node's routing cookie, for a load balancer in front (docs/scaling.md).
-            if creation && let Some(cookie) = &shared.cookie {
-                response.header("Set-Cookie", cookie.clone());
-            }
-            response
+}
+
+impl Reply {
+    /// Answers with the session's response.
+    pub(crate) fn send(self, status: u16, content_type: &str, body: Bytes) {
+        let content_type = HeaderValue::new(content_type.to_owned()).unwrap_or(CONTENT_TYPE);
+        let mut response = text(status, content_type, body);
+        // The node's routing cookie, for a load balancer in front (docs/scaling.md).
+        if self.creation
+            && let Some(cookie) = &self.shared.cookie
+        {
+            response.header("Set-Cookie", cookie.clone());
         }
-        // The session ended without answering (it was dropped): as for an unknown sid.
-        Err(_) => terminate(Condition::ItemNotFound),
-    };
-    shared.metrics.response(response.body().len());
-    response
+        self.respond(response);
+    }
+
+    fn respond(mut self, response: Response) {
+        self.deliver(response);
+    }
+
+    /// Writes `response` in a task of its own, which then serves the connection's next requests.
+    fn deliver(&mut self, mut response: Response) {
+        let Some(parked) = self.parked.take() else {
+            return;
+        };
+        cors(&self.shared, self.origin.as_deref(), &mut response);
+        self.shared.metrics.response(response.body().len());
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (shared, ip) = (Arc::clone(&self.shared), self.ip);
+        runtime.spawn(async move {
+            if let Some((stream, leftover)) = parked.answer(&shared.http, response).await {
+                serve(shared, stream, leftover, ip).await;
+            }
+        });
+    }
+}
+
+impl Drop for Reply {
+    fn drop(&mut self) {
+        if self.parked.is_some() {
+            self.deliver(terminate(Condition::ItemNotFound));
+        }
+    }
+}
+
+/// What a request gets: its response now, or later from its session.
+enum Routed {
+    /// Boxed: the parked variant is the common one.
+    Now(Box<Response>),
+    /// For a session (`None`: a session creation request), answered through a [`Reply`].
+    Later {
+        http: HttpId,
+        bytes: Bytes,
+        to: Option<Arc<Inbox>>,
+    },
+}
+
+/// Serves one HTTP request: at once, or by parking the connection with the request's session.
+fn handle(
+    shared: &Arc<Shared>,
+    ip: IpAddr,
+    req: Request,
+) -> http::Handled<std::future::Ready<Response>> {
+    let origin = req.origin.clone();
+    match dispatch(shared, req) {
+        Routed::Now(response) => {
+            let mut response = *response;
+            cors(shared, origin.as_deref(), &mut response);
+            shared.metrics.response(response.body().len());
+            http::Handled::Wait(std::future::ready(response))
+        }
+        Routed::Later { http, bytes, to } => {
+            let shared = Arc::clone(shared);
+            http::Handled::Park(Box::new(move |parked| {
+                let reply = Reply {
+                    parked: Some(parked),
+                    shared: Arc::clone(&shared),
+                    ip,
+                    origin,
+                    creation: to.is_none(),
+                };
+                match to {
+                    Some(inbox) => inbox.send(Msg::Request(http, bytes, reply)),
+                    None => {
+                        let mut reply = Some(reply);
+                        if let Err(condition) = create(&shared, ip, http, bytes, &mut reply) {
+                            shared.metrics.error(&condition.to_string());
+                            if let Some(reply) = reply {
+                                reply.respond(terminate(condition));
+                            }
+                        }
+                    }
+                }
+            }))
+        }
+    }
 }
 
 fn now(response: Response) -> Routed {
     Routed::Now(Box::new(response))
 }
 
-fn dispatch(shared: &Arc<Shared>, ip: IpAddr, req: Request) -> Routed {
+fn dispatch(shared: &Arc<Shared>, req: Request) -> Routed {
     let Request {
         method, path, body, ..
     } = req;
@@ -318,11 +380,7 @@ fn dispatch(shared: &Arc<Shared>, ip: IpAddr, req: Request) -> Routed {
         match method {
             Method::Post => {
                 shared.metrics.request(body.len());
-                let answer = route(shared, ip, body);
-                if let Routed::Now(response) = &answer {
-                    shared.metrics.response(response.body().len());
-                }
-                answer
+                route(shared, body)
             }
             Method::Options => now(Response::empty(200)),
             Method::Get | Method::Head => now(text(
@@ -353,8 +411,8 @@ fn dispatch(shared: &Arc<Shared>, ip: IpAddr, req: Request) -> Routed {
     }
 }
 
-/// Hands a BOSH request to its session (or creates one).
-fn route(shared: &Arc<Shared>, ip: IpAddr, bytes: Bytes) -> Routed {
+/// Finds a BOSH request's session (or decides to create one).
+fn route(shared: &Arc<Shared>, bytes: Bytes) -> Routed {
     let sid = match Body::parse(&bytes, &Limits::default()) {
         Ok(parsed) => parsed.body.sid.clone(),
         Err(_) => {
@@ -363,9 +421,7 @@ fn route(shared: &Arc<Shared>, ip: IpAddr, bytes: Bytes) -> Routed {
         }
     };
     let http = HttpId(shared.next_http.fetch_add(1, Ordering::Relaxed));
-    let (reply_tx, rx) = oneshot::channel();
-    let creation = sid.is_none();
-    match sid {
+    let to = match sid {
         Some(sid) => {
             let inbox = shared
                 .table
@@ -376,16 +432,11 @@ fn route(shared: &Arc<Shared>, ip: IpAddr, bytes: Bytes) -> Routed {
                 shared.metrics.error("item-not-found");
                 return now(terminate(Condition::ItemNotFound));
             };
-            inbox.send(Msg::Request(http, bytes, reply_tx));
+            Some(inbox)
         }
-        None => {
-            if let Err(condition) = create(shared, ip, http, bytes, reply_tx) {
-                shared.metrics.error(&condition.to_string());
-                return now(terminate(condition));
-            }
-        }
-    }
-    Routed::Later { rx, creation }
+        None => None,
+    };
+    Routed::Later { http, bytes, to }
 }
 
 fn random_sid() -> Result<(String, [u8; 32]), Condition> {
@@ -414,7 +465,7 @@ fn create(
     ip: IpAddr,
     http: HttpId,
     bytes: Bytes,
-    reply: Reply,
+    reply: &mut Option<Reply>,
 ) -> Result<(), Condition> {
     if shared.shutting_down.load(Ordering::SeqCst) {
         return Err(Condition::SystemShutdown);
@@ -430,11 +481,9 @@ fn create(
         && table.sessions.contains_key(&answer.sid)
     {
         tracing::debug!(sid = answer.sid, %ip, "retransmitted session creation request: answered again");
-        let _ = reply.send((
-            answer.status,
-            answer.content_type.clone(),
-            answer.body.clone(),
-        ));
+        if let Some(reply) = reply.take() {
+            reply.send(answer.status, &answer.content_type, answer.body.clone());
+        }
         return Ok(());
     }
     if table.live >= shared.config.max_sessions
@@ -468,7 +517,6 @@ fn create(
     table.live += 1;
     *table.per_ip.entry(ip).or_default() += 1;
     // The creation response is ready at once: send it, and remember it for a retransmission.
-    let mut reply = Some(reply);
     while let Some(t) = bridge.poll_transmit() {
         if t.http == http
             && let Some(reply) = reply.take()
@@ -479,11 +527,7 @@ fn create(
                 content_type: bridge.content_type().to_owned(),
                 body: t.body,
             };
-            let _ = reply.send((
-                answer.status,
-                answer.content_type.clone(),
-                answer.body.clone(),
-            ));
+            reply.send(answer.status, &answer.content_type, answer.body.clone());
             table.recent.insert(now, ip, bytes.clone(), answer);
         }
     }
@@ -494,7 +538,7 @@ fn create(
         Arc::clone(shared),
         bridge,
         inbox,
-        reply.map(|reply| (http, reply)),
+        reply.take().map(|reply| (http, reply)),
         ip,
     );
     tokio::spawn(session::run(session));

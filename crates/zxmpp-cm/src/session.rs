@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bytes::Bytes;
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::Notify;
 use zxmpp_bosh::{CmTermination, HttpId};
 
 use crate::PlainUpstream;
@@ -23,8 +23,7 @@ use crate::bridge::{Action, Bridge};
 use crate::server::Shared;
 use crate::upstream::{self, Conn, LinkEvent, Links};
 
-/// Where a session's answer to one HTTP request goes: status, Content-Type and body.
-pub(crate) type Reply = oneshot::Sender<(u16, String, Bytes)>;
+pub(crate) use crate::server::Reply;
 
 /// A message to a session's task.
 pub(crate) enum Msg {
@@ -109,7 +108,7 @@ impl Session {
         while let Some(t) = self.bridge.poll_transmit() {
             if let Some(i) = self.replies.iter().position(|(h, _)| *h == t.http) {
                 let (_, reply) = self.replies.swap_remove(i);
-                let _ = reply.send((t.status, self.bridge.content_type().to_owned(), t.body));
+                reply.send(t.status, self.bridge.content_type(), t.body);
             }
         }
         if self.replies.is_empty() && self.replies.capacity() > 0 {
@@ -194,6 +193,8 @@ impl Session {
     fn on_message(&mut self, msg: Msg) {
         match msg {
             Msg::Request(http, bytes, reply) => {
+                // One at a time: a session holds one or two requests, and Vec's first growth makes room for four.
+                self.replies.reserve_exact(1);
                 self.replies.push((http, reply));
                 self.bridge.handle_request(Instant::now(), http, &bytes);
             }

@@ -42,7 +42,9 @@ mod tests;
 
 pub(crate) use request::{Limits, Method, Request};
 pub(crate) use response::{HeaderValue, Response};
+#[cfg(test)]
 pub(crate) use serve::serve_connection;
+pub(crate) use serve::{Handled, Parked, serve_parking};
 // The sans-IO parts and the injectable clock, for the tests (and the fuzz target, which includes request.rs).
 #[cfg(test)]
 pub(crate) use request::{ParseError, Parsed, parse};

@@ -24,6 +24,7 @@ const LINGER_TIME: std::time::Duration = std::time::Duration::from_secs(2);
 /// Serves HTTP/1.x requests on `stream` with `handler` until the client closes, a request is refused, a
 /// timeout of `limits` passes, or a response says `Connection: close`. Never panics on input. Returns the
 /// status the layer refused a request with (400, 408, 411, 413, 431, 501, 505), if that ended the connection.
+#[cfg(test)]
 pub(crate) fn serve_connection<'a, H, F>(
     stream: TcpStream,
     limits: &'a Limits,
@@ -38,18 +39,91 @@ where
 }
 
 /// As [`serve_connection`], with the `Date` of responses from `date`.
-pub(crate) async fn serve_connection_with<H, F>(
+#[cfg(test)]
+pub(crate) fn serve_connection_with<'a, H, F>(
+    stream: TcpStream,
+    limits: &'a Limits,
+    date: fn() -> SystemTime,
+    mut handler: H,
+) -> impl Future<Output = Option<u16>> + use<'a, H, F>
+where
+    H: FnMut(Request) -> F + 'a,
+    F: Future<Output = Response>,
+{
+    serve(stream, None, limits, date, move |request| {
+        Handled::Wait(handler(request))
+    })
+}
+
+/// What a handler of [`serve_parking`] does with a request.
+pub(crate) enum Handled<F> {
+    /// Answer with the response this future gives; the connection's task waits for it.
+    Wait(F),
+    /// Take the connection: the function is called with it at once, the connection's task ends, and whoever
+    /// holds the [`Parked`] connection answers with [`Parked::answer`]. A long-polling server parks held
+    /// requests so that a waiting connection costs no task.
+    Park(Box<dyn FnOnce(Parked) + Send>),
+}
+
+/// A connection whose request is being answered elsewhere (see [`Handled::Park`]). Dropped unanswered, the
+/// connection closes.
+#[derive(Debug)]
+pub(crate) struct Parked {
+    stream: TcpStream,
+    leftover: Option<Vec<u8>>,
+    framing: Framing,
+}
+
+impl Parked {
+    /// Writes the response to the parked request. Returns the connection, with the bytes of a next request read
+    /// already (pipelined), when it stays open: serve it on with [`serve_parking`].
+    pub(crate) async fn answer(
+        mut self,
+        limits: &Limits,
+        response: Response,
+    ) -> Option<(TcpStream, Option<Vec<u8>>)> {
+        let written = respond(
+            &mut self.stream,
+            limits,
+            SystemTime::now(),
+            response,
+            self.framing,
+        )
+        .await;
+        (written.is_ok() && self.framing.keep_alive).then_some((self.stream, self.leftover))
+    }
+}
+
+/// Serves HTTP/1.x requests on `stream` with `handler`, which answers each one or parks its connection
+/// ([`Handled`]), until the client closes, a request is refused, a timeout of `limits` passes, a response says
+/// `Connection: close`, or a request's connection is parked. `leftover`: bytes of the next request read already
+/// (from [`Parked::answer`]). Never panics on input. Returns the status the layer refused a request with (400,
+/// 408, 411, 413, 431, 501, 505), if that ended the connection.
+pub(crate) fn serve_parking<'a, H, F>(
+    stream: TcpStream,
+    leftover: Option<Vec<u8>>,
+    limits: &'a Limits,
+    handler: H,
+) -> impl Future<Output = Option<u16>> + use<'a, H, F>
+where
+    H: FnMut(Request) -> Handled<F> + 'a,
+    F: Future<Output = Response>,
+{
+    serve(stream, leftover, limits, SystemTime::now, handler)
+}
+
+async fn serve<H, F>(
     mut stream: TcpStream,
+    mut leftover: Option<Vec<u8>>,
     limits: &Limits,
     date: fn() -> SystemTime,
     mut handler: H,
 ) -> Option<u16>
 where
-    H: FnMut(Request) -> F,
+    H: FnMut(Request) -> Handled<F>,
     F: Future<Output = Response>,
 {
-    // Bytes read past the last request (a pipelined request), kept only when there are any.
-    let mut leftover: Option<Vec<u8>> = None;
+    // `leftover`: bytes read past the last request (a pipelined request), kept only when there are any.
     loop {
         if leftover.is_none() {
             // Boxed: tokio's timer and readiness futures take ≈ 260 bytes, needed only between requests; the
@@ -76,7 +150,17 @@ where
                 http10: request.http10,
                 head_request: request.method == Method::Head,
             };
-            (handler(request), framing)
+            match handler(request) {
+                Handled::Wait(future) => (future, framing),
+                Handled::Park(take) => {
+                    take(Parked {
+                        stream,
+                        leftover,
+                        framing,
+                    });
+                    return None;
+                }
+            }
         };
         let response = future.await;
         // A client that left while its request was held is noticed when the response is written.
