@@ -1,4 +1,4 @@
-//! The server: the listener and the [`http`](crate::http) layer, routing of requests to sessions, the session
+//! The server: the listener and the [`http`] layer, routing of requests to sessions, the session
 //! table, limits, CORS, metrics and graceful shutdown. Each session runs in a task of its own ([`session`]).
 
 use std::collections::HashMap;
@@ -317,8 +317,7 @@ impl Drop for Reply {
 
 /// What a request gets: its response now, or later from its session.
 enum Routed {
-    /// Boxed: the parked variant is the common one.
-    Now(Box<Response>),
+    Now(Response),
     /// For a session (`None`: a session creation request), answered through a [`Reply`].
     Later {
         http: HttpId,
@@ -335,8 +334,7 @@ fn handle(
 ) -> http::Handled<std::future::Ready<Response>> {
     let origin = req.origin.clone();
     match dispatch(shared, req) {
-        Routed::Now(response) => {
-            let mut response = *response;
+        Routed::Now(mut response) => {
             cors(shared, origin.as_deref(), &mut response);
             shared.metrics.response(response.body().len());
             http::Handled::Wait(std::future::ready(response))
@@ -368,10 +366,6 @@ fn handle(
     }
 }
 
-fn now(response: Response) -> Routed {
-    Routed::Now(Box::new(response))
-}
-
 fn dispatch(shared: &Arc<Shared>, req: Request) -> Routed {
     let Request {
         method, path, body, ..
@@ -382,8 +376,8 @@ fn dispatch(shared: &Arc<Shared>, req: Request) -> Routed {
                 shared.metrics.request(body.len());
                 route(shared, body)
             }
-            Method::Options => now(Response::empty(200)),
-            Method::Get | Method::Head => now(text(
+            Method::Options => Routed::Now(Response::empty(200)),
+            Method::Get | Method::Head => Routed::Now(text(
                 200,
                 TEXT,
                 "zxmpp-cm: a BOSH (XEP-0124/XEP-0206) connection manager. POST here.\n",
@@ -394,20 +388,20 @@ fn dispatch(shared: &Arc<Shared>, req: Request) -> Routed {
                     "Allow",
                     HeaderValue::from_static("GET, HEAD, POST, OPTIONS"),
                 );
-                now(response)
+                Routed::Now(response)
             }
         }
     } else if !shared.config.metrics_path.is_empty()
         && path == shared.config.metrics_path
         && matches!(method, Method::Get | Method::Head)
     {
-        now(text(
+        Routed::Now(text(
             200,
             HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
             shared.metrics.render(),
         ))
     } else {
-        now(text(404, TEXT, "not found\n"))
+        Routed::Now(text(404, TEXT, "not found\n"))
     }
 }
 
@@ -417,7 +411,7 @@ fn route(shared: &Arc<Shared>, bytes: Bytes) -> Routed {
         Ok(parsed) => parsed.body.sid.clone(),
         Err(_) => {
             shared.metrics.error("bad-request");
-            return now(terminate(Condition::BadRequest));
+            return Routed::Now(terminate(Condition::BadRequest));
         }
     };
     let http = HttpId(shared.next_http.fetch_add(1, Ordering::Relaxed));
@@ -430,7 +424,7 @@ fn route(shared: &Arc<Shared>, bytes: Bytes) -> Routed {
                 .and_then(|table| table.sessions.get(&sid).cloned());
             let Some(inbox) = inbox else {
                 shared.metrics.error("item-not-found");
-                return now(terminate(Condition::ItemNotFound));
+                return Routed::Now(terminate(Condition::ItemNotFound));
             };
             Some(inbox)
         }

@@ -11,7 +11,9 @@
 //! `try_read` into a buffer allocated at that moment and sized to the request, hands the whole request to the
 //! handler and drops the buffer before the handler runs (only bytes of a pipelined next request are kept).
 //! The response is encoded and written in one vectored write, then dropped. The reading and writing states are
-//! boxed for the moment they last, so the future of a connection whose request is held is small.
+//! boxed for the moment they last. A handler may also *park* a request's connection ([`Handled::Park`]): the
+//! connection's task ends, and whoever holds the [`Parked`] connection answers it later ([`Parked::answer`])
+//! and serves it on; zxmpp-cm parks every BOSH request with its session, so a held request costs no task.
 //!
 //! # What it supports
 //! * HTTP/1.0 and HTTP/1.1 requests (RFC 9112), parsed by `httparse`; origin-form, absolute-form and
