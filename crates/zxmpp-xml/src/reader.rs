@@ -1015,6 +1015,14 @@ impl StreamReader {
     /// compared with the start tag's (the fast path): what [`on_end`](Self::on_end) does then.
     fn on_matched_end(&mut self, buf: &[u8], e: usize) -> Result<Step> {
         self.open.pop();
+        self.element_closed(buf, e)
+    }
+
+    /// An element of the stanza was closed by the end tag ending at `e` (already popped from `open`): its
+    /// prefix declarations go out of scope, and closing the stanza's root ends the stanza. Always inlined: with a
+    /// plain `#[inline]` the fast path's end tags read ≈ 3 % slower (`xml-compare`).
+    #[inline(always)]
+    fn element_closed(&mut self, buf: &[u8], e: usize) -> Result<Step> {
         let depth = self.open.len();
         while self.prefixes.last().is_some_and(|p| p.2 > depth) {
             self.prefixes.pop();
@@ -1043,15 +1051,7 @@ impl StreamReader {
                         s,
                     ));
                 }
-                let depth = self.open.len();
-                while self.prefixes.last().is_some_and(|p| p.2 > depth) {
-                    self.prefixes.pop();
-                }
-                if depth == 0 {
-                    self.state = State::Stream;
-                    return self.finish_stanza(buf, e).map(Step::Emit);
-                }
-                Ok(Step::Continue)
+                self.element_closed(buf, e)
             }
             State::Stream if self.mode == Mode::Stream => {
                 if found != self.header.qname.as_bytes() {
