@@ -855,6 +855,23 @@ impl CmSession {
         });
     }
 
+    /// Without acknowledgements, a new request still tells which responses the client has: it makes at most
+    /// `requests` simultaneous requests, one more to pause or terminate (XEP-0124 §11), so sending rid `r` means
+    /// it has the responses up to `r - requests` (`r - requests - 1` for a pause or terminate). Those are dropped
+    /// from the retransmission cache (an idle session keeps only the responses the client may still ask for again),
+    /// and a late copy of one of those requests is answered as a recoverable error, as with explicit acks.
+    fn forget_implicitly_acked(&mut self, r: u64, body: &Body) {
+        let extra = u64::from(body.pause.is_some() || body.is_terminate());
+        let Some(received) = r.checked_sub(u64::from(self.s.params.requests) + extra) else {
+            return;
+        };
+        if received > self.s.client_ack {
+            self.s.client_ack = received;
+            self.s.cache.retain(|(rid, _)| *rid > received);
+            self.sent_at.retain(|(rid, _)| *rid > received);
+        }
+    }
+
     fn repeat(&mut self, now: Instant, http: HttpId, r: u64) {
         if self.s.repeats.0 == r {
             self.s.repeats.1 += 1;
@@ -885,9 +902,10 @@ impl CmSession {
                 }
                 return;
             }
-            if self.s.params.client_acks && r <= self.s.client_ack {
-                // A late copy of a request whose response the client has acknowledged: nothing is lost, and the
-                // client ignores the answer; do not end the session over it.
+            if (self.s.creation_rid..=self.s.client_ack).contains(&r) {
+                // A late copy of a request whose response the client has (by its `ack`, or implicitly by the rids
+                // it sent since) received: nothing is lost, and the client ignores the answer; do not end the
+                // session over it.
                 self.recoverable(http);
                 return;
             }
@@ -948,6 +966,8 @@ impl CmSession {
                     ));
                 }
             }
+        } else {
+            self.forget_implicitly_acked(r, &body);
         }
         self.inactivity_override = None;
         let payloads: Vec<Bytes> = ranges.into_iter().map(|range| bytes.slice(range)).collect();

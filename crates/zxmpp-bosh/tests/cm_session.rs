@@ -231,10 +231,60 @@ fn xep0124_14_3_response_no_longer_buffered() {
         cm.handle_request(now, HttpId(rid), &req(rid, "", ""));
     }
     while cm.poll_transmit().is_some() {}
-    cm.handle_request(now, HttpId(99), &req(101, "", ""));
+    // A rid this session never had a response for (below the creation request's).
+    cm.handle_request(now, HttpId(99), &req(99, "", ""));
     assert_eq!(
         body(&cm.poll_transmit().unwrap()).condition,
         Some(Condition::ItemNotFound)
+    );
+    assert!(cm.is_closed());
+}
+
+/// XEP-0124 §11: a client makes at most `requests` simultaneous requests (one more to pause or terminate), so
+/// without acknowledgements rid `r` still tells that the responses up to `r - requests` arrived (§14.3 asks to
+/// buffer as many responses as simultaneous requests). The others stay buffered for retransmission; a late
+/// copy of an older request changes nothing and does not end the session.
+#[test]
+fn xep0124_14_3_without_acks_new_rids_release_older_responses() {
+    let now = Instant::now();
+    let mut cm = accept(no_stream_config(), "", now);
+    let requests = u64::from(
+        body(&{
+            // The creation response again, to read `requests` from it.
+            cm.handle_request(now, HttpId(50), creation("").as_bytes());
+            cm.poll_transmit().unwrap()
+        })
+        .requests
+        .unwrap(),
+    );
+    assert_eq!(requests, 2, "hold='1' gets requests='2'");
+    // 101 answered with a payload, 102 answered by a payload too, 103 held.
+    cm.handle_request(now, HttpId(1), &req(101, "", ""));
+    cm.send(now, None, &b"<one/>"[..]).unwrap();
+    let r101 = cm.poll_transmit().unwrap();
+    cm.handle_request(now, HttpId(2), &req(102, "", ""));
+    cm.send(now, None, &b"<two/>"[..]).unwrap();
+    let r102 = cm.poll_transmit().unwrap();
+    assert_eq!(payloads(&r102), vec!["<two/>".to_owned()]);
+    cm.handle_request(now, HttpId(3), &req(103, "", ""));
+    assert!(cm.poll_transmit().is_none(), "103 is held");
+    // 103 says 101's response arrived (103 - 2); 102's may still be asked for again.
+    cm.handle_request(now, HttpId(4), &req(102, "", ""));
+    let again = cm.poll_transmit().unwrap();
+    assert_eq!((again.http, &again.body), (HttpId(4), &r102.body));
+    cm.handle_request(now, HttpId(5), &req(101, "", ""));
+    let late = cm.poll_transmit().unwrap();
+    assert_eq!(late.http, HttpId(5));
+    assert_ne!(late.body, r101.body, "no longer buffered");
+    assert_eq!(body(&late).kind, Some(BodyType::Error), "recoverable");
+    assert_eq!(body(&late).condition, None);
+    assert!(!cm.is_closed());
+    // The session goes on: the held request still carries the next payload.
+    cm.send(now, None, &b"<three/>"[..]).unwrap();
+    let t = cm.poll_transmit().unwrap();
+    assert_eq!(
+        (t.http, payloads(&t)),
+        (HttpId(3), vec!["<three/>".to_owned()])
     );
 }
 

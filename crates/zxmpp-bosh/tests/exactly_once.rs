@@ -45,6 +45,9 @@ struct Faults {
     hold: u32,
     /// The connection manager's inactivity (s).
     inactivity: u32,
+    /// Whether the client asks for acknowledgements (XEP-0124 §9); without them the connection manager learns
+    /// from the rids alone which responses arrived.
+    acks: bool,
 }
 
 enum Msg {
@@ -104,7 +107,8 @@ impl Sim {
             .with_timeout_margin(5)
             .with_max_retries(u32::MAX)
             .with_key_chain_len(4)
-            .with_hold(faults.hold);
+            .with_hold(faults.hold)
+            .with_acks(faults.acks);
         let mut entropy = [0u8; 32];
         for b in &mut entropy {
             *b = rng.next() as u8;
@@ -533,13 +537,15 @@ proptest! {
         hold in 1u32..3,
         n_client in 0usize..25,
         n_cm in 0usize..25,
+        acks in any::<bool>(),
     ) {
-        let faults = Faults { drop_per_mille, dup_per_mille, fail_per_mille, max_delay_ms, restarts, hold, inactivity: 300 };
+        let faults = Faults { drop_per_mille, dup_per_mille, fail_per_mille, max_delay_ms, restarts, hold, inactivity: 300, acks };
         run(seed, faults, n_client, n_cm);
     }
 }
 
-/// Replays one case: `BOSH_SIM_CASE="seed drop dup fail delay restarts n_client n_cm hold inactivity" BOSH_SIM_TRACE=1`.
+/// Replays one case: `BOSH_SIM_CASE="seed drop dup fail delay restarts n_client n_cm hold inactivity acks"
+/// BOSH_SIM_TRACE=1` (`acks` 0 or 1).
 #[test]
 #[ignore = "a debugging aid"]
 fn replay_case() {
@@ -556,6 +562,7 @@ fn replay_case() {
         restarts: v[5] as usize,
         hold: v.get(8).map_or(1, |h| *h as u32),
         inactivity: v.get(9).map_or(300, |i| *i as u32),
+        acks: v.get(10).is_none_or(|a| *a != 0),
     };
     run(v[0], faults, v[6] as usize, v[7] as usize);
 }
@@ -576,9 +583,10 @@ proptest! {
         hold in 1u32..3,
         n_client in 0usize..25,
         n_cm in 0usize..25,
+        acks in any::<bool>(),
     ) {
         // So many losses in a row need a connection manager that waits longer before it gives a client up.
-        let faults = Faults { drop_per_mille, dup_per_mille, fail_per_mille, max_delay_ms, restarts, hold, inactivity: 3600 };
+        let faults = Faults { drop_per_mille, dup_per_mille, fail_per_mille, max_delay_ms, restarts, hold, inactivity: 3600, acks };
         run(seed, faults, n_client, n_cm);
     }
 }
