@@ -242,8 +242,9 @@ fn xep0124_14_3_response_no_longer_buffered() {
 
 /// XEP-0124 §11: a client makes at most `requests` simultaneous requests (one more to pause or terminate), so
 /// without acknowledgements rid `r` still tells that the responses up to `r - requests` arrived (§14.3 asks to
-/// buffer as many responses as simultaneous requests). The others stay buffered for retransmission; a late
-/// copy of an older request changes nothing and does not end the session.
+/// buffer as many responses as simultaneous requests), and any request with the sid that the creation response
+/// arrived. The others stay buffered for retransmission; a late copy of an older request changes nothing and
+/// does not end the session.
 #[test]
 fn xep0124_14_3_without_acks_new_rids_release_older_responses() {
     let now = Instant::now();
@@ -279,6 +280,14 @@ fn xep0124_14_3_without_acks_new_rids_release_older_responses() {
     assert_eq!(body(&late).kind, Some(BodyType::Error), "recoverable");
     assert_eq!(body(&late).condition, None);
     assert!(!cm.is_closed());
+    // A request with the sid shows that the creation response (where the sid came from) arrived too.
+    cm.handle_request(now, HttpId(6), creation("").as_bytes());
+    let late = cm.poll_transmit().unwrap();
+    assert_eq!(
+        (late.http, body(&late).kind),
+        (HttpId(6), Some(BodyType::Error))
+    );
+    assert_eq!(body(&late).sid, None);
     // The session goes on: the held request still carries the next payload.
     cm.send(now, None, &b"<three/>"[..]).unwrap();
     let t = cm.poll_transmit().unwrap();

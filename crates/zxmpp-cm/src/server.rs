@@ -50,6 +50,8 @@ pub(crate) struct Shared {
     shutting_down: AtomicBool,
     /// The `Set-Cookie` value of the sticky routing cookie, when configured.
     cookie: Option<HeaderValue>,
+    /// The BOSH policy every session shares (one copy, not one per session).
+    cm_config: Arc<CmConfig>,
 }
 
 /// A bound, not yet running connection manager.
@@ -128,6 +130,7 @@ impl Server {
             http,
             cookie,
             policy: Arc::new(Policy::new(&config)),
+            cm_config: Arc::new(cm_config(&config)),
             config,
             srv,
             tls,
@@ -494,7 +497,7 @@ fn create(
     let (sid, secret) = random_sid()?;
     let mut bridge = Bridge::accept(
         now,
-        cm_config(&shared.config),
+        Arc::clone(&shared.cm_config),
         sid.clone(),
         secret,
         http,
