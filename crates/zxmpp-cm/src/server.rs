@@ -29,7 +29,7 @@ const TEXT: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
 #[derive(Default)]
 pub(crate) struct Table {
     /// Every session's inbox, lingering sessions (ended, still answering retransmissions) included.
-    pub(crate) sessions: HashMap<String, Arc<Inbox>>,
+    pub(crate) sessions: HashMap<SidKey, Arc<Inbox>>,
     /// Sessions not ended yet: what `max_sessions` limits.
     pub(crate) live: usize,
     pub(crate) per_ip: HashMap<IpAddr, usize>,
@@ -424,7 +424,7 @@ fn route(shared: &Arc<Shared>, bytes: Bytes) -> Routed {
                 .table
                 .lock()
                 .ok()
-                .and_then(|table| table.sessions.get(&sid).cloned());
+                .and_then(|table| table.sessions.get(&SidKey::parse(&sid)?).cloned());
             let Some(inbox) = inbox else {
                 shared.metrics.error("item-not-found");
                 return Routed::Now(terminate(Condition::ItemNotFound));
@@ -436,13 +436,34 @@ fn route(shared: &Arc<Shared>, bytes: Bytes) -> Routed {
     Routed::Later { http, bytes, to }
 }
 
-fn random_sid() -> Result<(String, [u8; 32]), Condition> {
+/// A session's id as the session table keeps it: its 16 random bytes (the sid is their 32 lowercase hex
+/// digits), 16 bytes in the table instead of a `String` and its allocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct SidKey([u8; 16]);
+
+impl SidKey {
+    /// The key of a sid this manager could have handed out (`None` for any other string).
+    pub(crate) fn parse(sid: &str) -> Option<Self> {
+        let mut key = [0u8; 16];
+        let lowercase = sid
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        (lowercase && hex::decode_to_slice(sid, &mut key).is_ok()).then_some(Self(key))
+    }
+}
+
+impl std::fmt::Display for SidKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+fn random_sid() -> Result<(SidKey, [u8; 32]), Condition> {
     let mut sid = [0u8; 16];
     let mut secret = [0u8; 32];
     getrandom::fill(&mut sid).map_err(|_| Condition::InternalServerError)?;
     getrandom::fill(&mut secret).map_err(|_| Condition::InternalServerError)?;
-    let sid = sid.iter().map(|b| format!("{b:02x}")).collect();
-    Ok((sid, secret))
+    Ok((SidKey(sid), secret))
 }
 
 fn cm_config(config: &Config) -> CmConfig {
@@ -475,7 +496,7 @@ fn create(
     // XEP-0124 §14.3: a retransmitted creation request (the client lost the answer) gets the same answer.
     let table = &mut *guard;
     if let Some(answer) = table.recent.get(now, ip, &bytes)
-        && table.sessions.contains_key(&answer.sid)
+        && SidKey::parse(&answer.sid).is_some_and(|key| table.sessions.contains_key(&key))
     {
         tracing::debug!(sid = answer.sid, %ip, "retransmitted session creation request: answered again");
         if let Some(reply) = reply.take() {
@@ -494,7 +515,8 @@ fn create(
         tracing::warn!(%ip, "session refused: max_sessions_per_ip reached");
         return Err(Condition::PolicyViolation);
     }
-    let (sid, secret) = random_sid()?;
+    let (key, secret) = random_sid()?;
+    let sid = key.to_string();
     let mut bridge = Bridge::accept(
         now,
         Arc::clone(&shared.cm_config),
@@ -510,7 +532,7 @@ fn create(
         _ => Condition::BadRequest,
     })?;
     let inbox = Arc::new(Inbox::default());
-    table.sessions.insert(sid.clone(), Arc::clone(&inbox));
+    table.sessions.insert(key, Arc::clone(&inbox));
     table.live += 1;
     *table.per_ip.entry(ip).or_default() += 1;
     // The creation response is ready at once: send it, and remember it for a retransmission.
@@ -540,4 +562,32 @@ fn create(
     );
     tokio::spawn(session::run(session));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SidKey;
+
+    #[test]
+    fn sid_keys_round_trip_and_refuse_other_strings() {
+        let key = SidKey([
+            0x00, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0xfe, 0xdc, 0xba, 0x98, 0x76,
+            0x54, 0x32,
+        ]);
+        let sid = key.to_string();
+        assert_eq!(sid, "000123456789abcdeffedcba98765432");
+        assert_eq!(SidKey::parse(&sid), Some(key));
+        // Sids are compared as strings: another spelling of the same bytes is another sid.
+        assert_eq!(SidKey::parse(&sid.to_uppercase()), None);
+        for other in [
+            "",
+            "0001",
+            &format!("{sid}00"),
+            &sid[1..],
+            "g00123456789abcdeffedcba98765432",
+            "é",
+        ] {
+            assert_eq!(SidKey::parse(other), None, "{other:?}");
+        }
+    }
 }

@@ -20,7 +20,7 @@ use zxmpp_bosh::{CmTermination, HttpId};
 
 use crate::PlainUpstream;
 use crate::bridge::{Action, Bridge};
-use crate::server::Shared;
+use crate::server::{Shared, SidKey};
 use crate::upstream::{self, Conn, LinkEvent, Links};
 
 pub(crate) use crate::server::Reply;
@@ -249,7 +249,9 @@ impl Session {
             end_of_session(&self.shared, &self.bridge, self.ip);
         }
         if let Ok(mut table) = self.shared.table.lock() {
-            table.sessions.remove(self.bridge.sid());
+            if let Some(key) = SidKey::parse(self.bridge.sid()) {
+                table.sessions.remove(&key);
+            }
             table.recent.forget(self.bridge.sid());
         }
     }
