@@ -196,6 +196,12 @@ async fn shutdown_signal() {
     }
 }
 
+/// jemalloc: an idle session is ≈ 8 % smaller than with glibc's malloc (3.70 against 4.03 KiB at 9,000 sessions,
+/// docs/benchmarks.md), its size classes keeping small long-lived allocations apart from the short-lived ones.
+#[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let args = Args::parse();
     let check = args.check;
