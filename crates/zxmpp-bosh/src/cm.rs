@@ -756,7 +756,9 @@ impl CmSession {
     ///
     /// A copy of the session creation request (no `sid`, the same `rid`) is answered with the cached creation
     /// response: route a sid-less request whose rid matches [`CmSession::creation_rid`] here rather than creating
-    /// a second session.
+    /// a second session. Once a request with the sid has come, the client has that response, and a late copy gets
+    /// a recoverable error instead (as does a late copy of any request whose response the client must have, see
+    /// `docs/bosh.md` in the repository).
     pub fn handle_request(&mut self, now: Instant, http: HttpId, request: &[u8]) {
         let parsed = match Body::parse(request, &self.s.config.limits) {
             Ok(parsed) => parsed,
