@@ -1,6 +1,7 @@
 //! Arbitrary bytes into zxmpp-cm's HTTP/1.1 request parser (sans-IO, `crates/zxmpp-cm/src/http/request.rs`,
 //! included by path: the module is crate-private). It must never panic; a complete request must have used no
-//! more than the input and kept to the limits, and each prefix of it must ask for more bytes.
+//! more than the input and kept to the limits, and each prefix of it must ask for more bytes (chunked bodies
+//! included).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -31,6 +32,9 @@ fuzz_target!(|data: &[u8]| {
                 matches!(prefix, Ok(Parsed::NeedHead | Parsed::NeedBody { .. })),
                 "prefix of {end} bytes: {prefix:?}"
             );
+            if let Ok(Parsed::NeedBody { total, .. }) = prefix {
+                assert!(total > end, "prefix of {end} bytes asks for {total}");
+            }
         }
     }
 });

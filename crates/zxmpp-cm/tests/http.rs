@@ -120,6 +120,35 @@ fn rfc9112_9_3_one_connection_carries_a_session_with_pipelined_requests() {
     assert!(get.body.contains("POST here"), "{}", get.body);
 }
 
+/// RFC 9112 §7.1: a session created by a chunked request (as a proxy may forward a browser's request).
+#[test]
+fn rfc9112_7_1_chunked_session_creation() {
+    let cm = Cm::start(silent_config(|_| {}));
+    let mut stream = connect(&cm);
+    let mut rest = Vec::new();
+    let create = format!(
+        "<body xmlns='{NS}' xmlns:xmpp='urn:xmpp:xbosh' rid='{}' to='example.test' wait='1' hold='1' \
+         xmpp:version='1.0'/>",
+        fresh_rid()
+    );
+    let (a, b) = create.split_at(40);
+    let request = format!(
+        "POST /http-bind HTTP/1.1\r\nHost: cm.test\r\nTransfer-Encoding: chunked\r\n\r\n\
+         {:x}\r\n{a}\r\n{:x}\r\n{b}\r\n0\r\n\r\n",
+        a.len(),
+        b.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let created = read_reply(&mut stream, &mut rest);
+    assert_eq!(created.status, 200);
+    assert!(attr(&created.body, "sid").is_some(), "{}", created.body);
+    assert!(
+        !created.head.contains("connection: close"),
+        "{}",
+        created.head
+    );
+}
+
 /// RFC 9110 §9.3.2: HEAD is GET without the content, with the same Content-Length; §10.1.1: a client that sends
 /// `Expect: 100-continue` gets `100 Continue` before it sends the body.
 #[test]
@@ -170,8 +199,8 @@ fn rfc9110_head_and_expect_100_continue() {
 }
 
 /// What the manager refuses, with RFC 9110/9112's status, closing the connection, and counting it in
-/// `zxmpp_cm_errors_total`: a body over `max_body_bytes` (413), a request without `Host` (400), a chunked body
-/// (501: Transfer-Encoding is not accepted), an unknown version (505).
+/// `zxmpp_cm_errors_total`: a body over `max_body_bytes` (413), a request without `Host` (400), a transfer coding
+/// other than chunked (501: not decoded), an unknown version (505).
 #[test]
 fn refused_requests_close_the_connection_and_are_counted() {
     let cm = Cm::start(silent_config(|c| c.max_body_bytes = 1000));
@@ -183,7 +212,7 @@ fn refused_requests_close_the_connection_and_are_counted() {
             400,
         ),
         (
-            "POST /http-bind HTTP/1.1\r\nHost: cm.test\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n"
+            "POST /http-bind HTTP/1.1\r\nHost: cm.test\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n"
                 .to_owned(),
             501,
         ),

@@ -18,18 +18,21 @@
 //! # What it supports
 //! * HTTP/1.0 and HTTP/1.1 requests (RFC 9112), parsed by `httparse`; origin-form, absolute-form and
 //!   asterisk-form targets (the query is dropped: BOSH does not use it).
-//! * Bodies with `Content-Length`, up to [`Limits::max_body_bytes`]; `Expect: 100-continue` (curl sends it for
-//!   bodies over 1 KiB): `100 Continue` is sent before the body is read, or 413 when the declared length is over
-//!   the limit.
+//! * Bodies with `Content-Length` or chunked (RFC 9112 §7.1: extensions ignored, trailer fields dropped; a
+//!   proxy may forward a body chunked), up to [`Limits::max_body_bytes`] decoded, a chunked request's framing
+//!   counting against head + body limits; `Expect: 100-continue` (curl sends it for bodies over 1 KiB):
+//!   `100 Continue` is sent before the body is read, or 413 when the declared length is over the limit.
 //! * Persistent connections per RFC 9112 §9.3 (HTTP/1.1 unless `Connection: close`, HTTP/1.0 only with
 //!   `Connection: keep-alive`) and pipelining (answered in order, one at a time).
 //! * Limits: head size (431), header count (431), body size (413), a deadline for a whole request once its
 //!   first byte arrived (slowloris: 408, then close), an idle timeout between requests.
 //!
 //! # What it refuses (with the status, then closes the connection)
-//! * `Transfer-Encoding` (chunked request bodies): 501 — browsers' XHR and fetch send `Content-Length` for a
-//!   string body. With `Content-Length` as well: 400 (a request-smuggling pattern).
-//! * A POST without `Content-Length`: 411. A duplicate or non-numeric `Content-Length`: 400.
+//! * A transfer coding other than chunked (`gzip`, …): 501. A `Transfer-Encoding` whose last coding is not
+//!   chunked, that applies chunked twice, or in an HTTP/1.0 request (RFC 9112 §6.1), a malformed chunked body:
+//!   400. `Transfer-Encoding` with `Content-Length` as well: 400 (a request-smuggling pattern).
+//! * A POST with neither `Content-Length` nor a chunked body: 411. A duplicate or non-numeric `Content-Length`:
+//!   400.
 //! * An HTTP/1.1 request without exactly one `Host` (RFC 9112 §3.2): 400. Malformed syntax: 400.
 //! * Versions other than 1.0 and 1.1: 505.
 //!

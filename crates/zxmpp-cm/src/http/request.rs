@@ -11,7 +11,8 @@ pub(crate) struct Limits {
     pub(crate) max_head_bytes: usize,
     /// Header fields in one request (default 32); beyond: 431.
     pub(crate) max_headers: usize,
-    /// The body's Content-Length (default 64 KiB, zxmpp-cm's `max_body_bytes`); beyond: 413.
+    /// The body's length (default 64 KiB, zxmpp-cm's `max_body_bytes`); beyond: 413. A chunked body's framing
+    /// (chunk sizes, trailer fields) counts against `max_head_bytes` + `max_body_bytes` for the whole request.
     pub(crate) max_body_bytes: usize,
     /// Once the first byte of a request has arrived, the whole request must be in within this (slowloris);
     /// a response must also be written within it.
@@ -81,7 +82,7 @@ pub(crate) struct Request {
     pub(crate) path: String,
     /// The `Origin` header, when present and UTF-8.
     pub(crate) origin: Option<String>,
-    /// The body (empty without Content-Length).
+    /// The body (empty without Content-Length or Transfer-Encoding), decoded when it came chunked.
     pub(crate) body: Bytes,
     /// Whether the connection persists after the response (RFC 9112 §9.3).
     pub(crate) keep_alive: bool,
@@ -94,10 +95,11 @@ pub(crate) struct Request {
 pub(crate) enum Parsed {
     /// The head is not complete yet.
     NeedHead,
-    /// The head is complete, the body not yet: `total` bytes (head and body) are needed. With
-    /// `expect_continue`, the client waits for `100 Continue` before sending the body.
+    /// The head is complete, the body not yet: read up to `total` bytes (head and body; for a chunked body,
+    /// whose length shows only as it arrives, at least one byte more than so far). With `expect_continue`, the
+    /// client waits for `100 Continue` before sending the body.
     NeedBody {
-        /// Head and body length.
+        /// Head and body length, or how far to read for now.
         total: usize,
         /// The request has `Expect: 100-continue` (its length is within the limit).
         expect_continue: bool,
@@ -114,14 +116,15 @@ pub(crate) enum Parsed {
 /// A request that is refused: answered with [`ParseError::status`], then the connection closes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum ParseError {
-    /// Not HTTP/1.x syntax, a bad or duplicate Content-Length, both Transfer-Encoding and Content-Length, an
-    /// HTTP/1.1 request without exactly one Host, an unsupported request target.
+    /// Not HTTP/1.x syntax, a bad or duplicate Content-Length, both Transfer-Encoding and Content-Length, a
+    /// Transfer-Encoding whose last coding is not `chunked` or in an HTTP/1.0 request, a malformed chunked body,
+    /// an HTTP/1.1 request without exactly one Host, an unsupported request target.
     #[error("malformed request")]
     Malformed,
-    /// A POST without Content-Length.
+    /// A POST with neither Content-Length nor Transfer-Encoding.
     #[error("length required")]
     LengthRequired,
-    /// Content-Length over the limit.
+    /// Content-Length over the limit, or a chunked body (or its framing) that grows over it.
     #[error("body too large")]
     BodyTooLarge,
     /// The head is over its byte limit.
@@ -130,7 +133,7 @@ pub(crate) enum ParseError {
     /// More header fields than the limit.
     #[error("too many header fields")]
     TooManyHeaders,
-    /// Transfer-Encoding (chunked bodies are not supported).
+    /// A transfer coding other than `chunked` (`gzip`, `deflate`, …): not decoded here.
     #[error("transfer-encoding not supported")]
     TransferEncoding,
     /// An HTTP version other than 1.0 and 1.1.
@@ -185,24 +188,44 @@ pub(crate) fn parse(input: &[u8], limits: &Limits) -> Result<Parsed, ParseError>
     }
     let method = Method::from_token(method);
     let path = path_of(target).ok_or(ParseError::Malformed)?;
-    let body_len = match (fields.transfer_encoding, fields.content_length) {
-        (true, Some(_)) => return Err(ParseError::Malformed),
-        (true, None) => return Err(ParseError::TransferEncoding),
-        (false, None) if method == Method::Post => return Err(ParseError::LengthRequired),
-        (false, None) => 0,
-        (false, Some(n)) => n,
-    };
-    if body_len > limits.max_body_bytes {
-        return Err(ParseError::BodyTooLarge);
-    }
-    // body_len ≤ max_body_bytes, and head_len ≤ input.len().
-    let total = head_len.saturating_add(body_len);
-    let Some(body) = input.get(head_len..total) else {
-        return Ok(Parsed::NeedBody {
-            total,
-            // RFC 9110 §10.1.1: a server ignores the expectation of an HTTP/1.0 request.
-            expect_continue: fields.expect_continue && !http10,
-        });
+    // RFC 9110 §10.1.1: a server ignores the expectation of an HTTP/1.0 request.
+    let expect_continue = fields.expect_continue && !http10;
+    let (body, used) = match (&fields.transfer_encoding, fields.content_length) {
+        // RFC 9112 §6.1: both is a smuggling attempt or a broken client; Transfer-Encoding in HTTP/1.0 is
+        // faulty framing; a request's last coding must be chunked, and chunked is applied once.
+        (Some(_), Some(_)) => return Err(ParseError::Malformed),
+        (Some(_), None) if http10 => return Err(ParseError::Malformed),
+        (Some(codings), None) => match codings.as_slice() {
+            [Coding::Chunked] => match chunked(input, head_len, limits)? {
+                Chunked::Complete { body, used } => (Bytes::from(body), used),
+                Chunked::Partial { total } => {
+                    return Ok(Parsed::NeedBody {
+                        total,
+                        expect_continue,
+                    });
+                }
+            },
+            [before @ .., Coding::Chunked] if !before.contains(&Coding::Chunked) => {
+                return Err(ParseError::TransferEncoding);
+            }
+            _ => return Err(ParseError::Malformed),
+        },
+        (None, None) if method == Method::Post => return Err(ParseError::LengthRequired),
+        (None, None) => (Bytes::new(), head_len),
+        (None, Some(body_len)) => {
+            if body_len > limits.max_body_bytes {
+                return Err(ParseError::BodyTooLarge);
+            }
+            // body_len ≤ max_body_bytes, and head_len ≤ input.len().
+            let total = head_len.saturating_add(body_len);
+            let Some(body) = input.get(head_len..total) else {
+                return Ok(Parsed::NeedBody {
+                    total,
+                    expect_continue,
+                });
+            };
+            (Bytes::copy_from_slice(body), total)
+        }
     };
     let keep_alive = if http10 {
         fields.keep_alive && !fields.close
@@ -214,12 +237,83 @@ pub(crate) fn parse(input: &[u8], limits: &Limits) -> Result<Parsed, ParseError>
             method,
             path,
             origin: fields.origin,
-            body: Bytes::copy_from_slice(body),
+            body,
             keep_alive,
             http10,
         },
-        used: total,
+        used,
     })
+}
+
+/// Where a chunked body (RFC 9112 §7.1) stands in the bytes read so far.
+enum Chunked {
+    /// Not all of it yet: read up to `total` bytes.
+    Partial { total: usize },
+    /// The decoded body, and where the request (trailer section included) ends.
+    Complete { body: Vec<u8>, used: usize },
+}
+
+/// Decodes the chunked body that starts at `start`: chunk sizes (extensions ignored) by httparse, the data of
+/// each chunk followed by CRLF, the last chunk, trailer fields (read and dropped). The decoded length is held to
+/// `max_body_bytes` and the whole request to `max_head_bytes + max_body_bytes`.
+fn chunked(input: &[u8], start: usize, limits: &Limits) -> Result<Chunked, ParseError> {
+    let most = limits.max_head_bytes.saturating_add(limits.max_body_bytes);
+    // Not complete with `need` bytes: ask for more, up to the limit (doubling, as the head is read).
+    let partial = |need: usize| {
+        if input.len() >= most {
+            Err(ParseError::BodyTooLarge)
+        } else {
+            let total = need
+                .max(input.len().saturating_mul(2))
+                .clamp(input.len() + 1, most);
+            Ok(Chunked::Partial { total })
+        }
+    };
+    let mut chunks = Vec::new();
+    let mut len = 0usize;
+    let mut pos = start;
+    loop {
+        let rest = input.get(pos..).unwrap_or_default();
+        let (line, size) = match httparse::parse_chunk_size(rest) {
+            Ok(httparse::Status::Complete(found)) => found,
+            Ok(httparse::Status::Partial) => return partial(input.len() + 1),
+            Err(_) => return Err(ParseError::Malformed),
+        };
+        pos = pos.saturating_add(line);
+        if size == 0 {
+            break;
+        }
+        let size = usize::try_from(size).map_err(|_| ParseError::BodyTooLarge)?;
+        len = len
+            .checked_add(size)
+            .filter(|len| *len <= limits.max_body_bytes)
+            .ok_or(ParseError::BodyTooLarge)?;
+        let data_end = pos.saturating_add(size);
+        let Some(crlf) = input.get(data_end..data_end.saturating_add(2)) else {
+            return partial(data_end.saturating_add(2));
+        };
+        if crlf != b"\r\n" {
+            return Err(ParseError::Malformed);
+        }
+        chunks.push(pos..data_end);
+        pos = data_end + 2;
+    }
+    // The trailer section: field lines up to an empty line, parsed as header fields and dropped.
+    let mut trailers = vec![httparse::EMPTY_HEADER; limits.max_headers];
+    let used = match httparse::parse_headers(input.get(pos..).unwrap_or_default(), &mut trailers) {
+        Ok(httparse::Status::Complete((n, _))) => pos.saturating_add(n),
+        Ok(httparse::Status::Partial) => return partial(input.len() + 1),
+        Err(httparse::Error::TooManyHeaders) => return Err(ParseError::TooManyHeaders),
+        Err(_) => return Err(ParseError::Malformed),
+    };
+    if used > most {
+        return Err(ParseError::BodyTooLarge);
+    }
+    let mut body = Vec::with_capacity(len);
+    for chunk in chunks {
+        body.extend_from_slice(input.get(chunk).unwrap_or_default());
+    }
+    Ok(Chunked::Complete { body, used })
 }
 
 /// httparse reports any request line whose last token is not `HTTP/1.0` or `HTTP/1.1` as a version error:
@@ -245,7 +339,8 @@ fn version_error(input: &[u8]) -> ParseError {
 #[derive(Default)]
 struct Fields {
     content_length: Option<usize>,
-    transfer_encoding: bool,
+    /// The transfer codings of every Transfer-Encoding field, in order.
+    transfer_encoding: Option<Vec<Coding>>,
     close: bool,
     keep_alive: bool,
     expect_continue: bool,
@@ -265,7 +360,21 @@ impl Fields {
                 }
                 fields.content_length = Some(content_length(value)?);
             } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                fields.transfer_encoding = true;
+                // A list (RFC 9110 §5.6.1, empty elements allowed); a coding's parameters follow a `;`.
+                let codings = fields.transfer_encoding.get_or_insert_with(Vec::new);
+                for element in value.split(|&b| b == b',').map(trim) {
+                    let name = trim(element.split(|&b| b == b';').next().unwrap_or_default());
+                    if name.is_empty() {
+                        continue;
+                    }
+                    codings.push(
+                        if name.eq_ignore_ascii_case(b"chunked") && name == element {
+                            Coding::Chunked
+                        } else {
+                            Coding::Other
+                        },
+                    );
+                }
             } else if name.eq_ignore_ascii_case("connection") {
                 for token in value.split(|&b| b == b',').map(trim) {
                     if token.eq_ignore_ascii_case(b"close") {
@@ -284,6 +393,13 @@ impl Fields {
         }
         Ok(fields)
     }
+}
+
+/// A transfer coding: `chunked`, the only one decoded here, or another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Coding {
+    Chunked,
+    Other,
 }
 
 /// Content-Length is `1*DIGIT` (RFC 9110 §8.6); a list of values, even equal ones, is refused. A number too

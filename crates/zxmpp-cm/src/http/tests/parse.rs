@@ -211,7 +211,7 @@ fn error_statuses() {
         (b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 1\r\n\r\nx", ParseError::Malformed, 400),
         (b"POST / HTTP/1.1\r\nHost: h\r\n\r\n", ParseError::LengthRequired, 411),
         (b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999999999999999\r\n\r\n", ParseError::BodyTooLarge, 413),
-        (b"POST / HTTP/1.1\r\nHost: h\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n", ParseError::TransferEncoding, 501),
+        (b"POST / HTTP/1.1\r\nHost: h\r\ntransfer-encoding: gzip, chunked\r\n\r\n0\r\n\r\n", ParseError::TransferEncoding, 501),
         (b"GET / HTTP/2.0\r\nHost: h\r\n\r\n", ParseError::Version, 505),
         (b"GET / HTTP/1.2\r\nHost: h\r\n\r\n", ParseError::Version, 505),
         (b"GET / FTP/1.1\r\nHost: h\r\n\r\n", ParseError::Malformed, 400),
@@ -306,17 +306,215 @@ fn valid_request() -> impl Strategy<Value = (Vec<u8>, Method, String, Vec<u8>)> 
         "(\\?[a-z=&]{0,10})?",
         proptest::collection::vec(any::<u8>(), 0..200),
         proptest::collection::vec(("X-[A-Za-z]{1,8}", "[ -~]{0,20}"), 0..5),
+        // `None`: Content-Length; else chunked, cut where these say, with or without extensions and trailers.
+        proptest::option::of((
+            proptest::collection::vec(any::<prop::sample::Index>(), 0..6),
+            any::<bool>(),
+            any::<bool>(),
+        )),
     )
-        .prop_map(|(method, path, query, body, headers)| {
+        .prop_map(|(method, path, query, body, headers, chunked)| {
             let mut input = format!("{} {path}{query} HTTP/1.1\r\nHost: h\r\n", method.as_str());
             for (name, value) in headers {
                 input.push_str(&format!("{name}: {value}\r\n"));
             }
-            input.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
-            let mut input = input.into_bytes();
-            input.extend_from_slice(&body);
+            let mut input = match chunked {
+                None => {
+                    let mut input = input;
+                    input.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+                    let mut input = input.into_bytes();
+                    input.extend_from_slice(&body);
+                    input
+                }
+                Some((cuts, extensions, trailers)) => {
+                    input.push_str("Transfer-Encoding: chunked\r\n\r\n");
+                    let mut input = input.into_bytes();
+                    input.extend(chunk_encode(&body, &cuts, extensions, trailers));
+                    input
+                }
+            };
+            input.shrink_to_fit();
             (input, method, path, body)
         })
+}
+
+/// RFC 9112 §7.1's chunked coding of `body`, cut at `cuts` (empty pieces left out), written here from the RFC's
+/// grammar: `chunk-size [ chunk-ext ] CRLF chunk-data CRLF`, `last-chunk`, `trailer-section`, CRLF.
+fn chunk_encode(
+    body: &[u8],
+    cuts: &[prop::sample::Index],
+    extensions: bool,
+    trailers: bool,
+) -> Vec<u8> {
+    let mut at: Vec<usize> = cuts.iter().map(|i| i.index(body.len() + 1)).collect();
+    at.push(0);
+    at.push(body.len());
+    at.sort_unstable();
+    let mut out = Vec::new();
+    for pair in at.windows(2) {
+        let piece = &body[pair[0]..pair[1]];
+        if piece.is_empty() {
+            continue;
+        }
+        let ext = if extensions { " ; a=b;c=\"d e\"" } else { "" };
+        out.extend_from_slice(format!("{:X}{ext}\r\n", piece.len()).as_bytes());
+        out.extend_from_slice(piece);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"0\r\n");
+    if trailers {
+        out.extend_from_slice(b"X-Checksum: 1\r\nX-Other: two words\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+/// RFC 9112 §7.1: chunked bodies are decoded. The first two are MDN's and Wikipedia's examples of the coding.
+#[test]
+fn rfc9112_7_1_chunked_bodies() {
+    let head =
+        b"POST /http-bind HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    let cases: [(&[u8], &[u8]); 5] = [
+        (
+            b"7\r\nMozilla\r\n11\r\nDeveloper Network\r\n0\r\n\r\n",
+            b"MozillaDeveloper Network",
+        ),
+        (
+            b"4\r\nWiki\r\n5\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\n\r\n",
+            b"Wikipedia in\r\n\r\nchunks.",
+        ),
+        // Extensions are ignored (§7.1.1), trailer fields read and dropped (§7.1.2).
+        (
+            b"5;name=value\r\nhello\r\n000\r\nExpires: never\r\n\r\n",
+            b"hello",
+        ),
+        (b"0\r\n\r\n", b""),
+        (
+            b"a\r\n0123456789\r\nA\r\n0123456789\r\n0\r\n\r\n",
+            b"01234567890123456789",
+        ),
+    ];
+    for (encoded, decoded) in cases {
+        let mut input = head.clone();
+        input.extend_from_slice(encoded);
+        let whole = input.len();
+        // The next request, pipelined.
+        input.extend_from_slice(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+        let (request, used) = complete(&input);
+        assert_eq!(
+            &request.body[..],
+            decoded,
+            "{}",
+            String::from_utf8_lossy(encoded)
+        );
+        assert_eq!(used, whole);
+        assert!(request.keep_alive);
+        // Every prefix asks for more, and for at least one byte more than it has.
+        for end in head.len()..whole {
+            match parse(&input[..end], &Limits::default()) {
+                Ok(Parsed::NeedBody {
+                    total,
+                    expect_continue,
+                }) => {
+                    assert!(total > end, "at {end}: {total}");
+                    assert!(!expect_continue);
+                }
+                other => panic!("at {end}: {other:?}"),
+            }
+        }
+    }
+    // Transfer-Encoding names are case-insensitive and a list may have empty elements (RFC 9110 §5.6.1).
+    let input =
+        b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: , CHUNKED\r\n\r\n2\r\nhi\r\n0\r\n\r\n";
+    assert_eq!(&complete(input).0.body[..], b"hi");
+    // `Expect: 100-continue` works with a chunked body too.
+    let input =
+        b"POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n";
+    assert!(matches!(
+        parse(input, &Limits::default()),
+        Ok(Parsed::NeedBody {
+            expect_continue: true,
+            ..
+        })
+    ));
+}
+
+/// What is refused in a chunked request, and with which status.
+#[test]
+fn rfc9112_6_1_and_7_1_refused_chunked_requests() {
+    let te = |codings: &str, body: &str| {
+        format!("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: {codings}\r\n\r\n{body}")
+            .into_bytes()
+    };
+    let cases: [(Vec<u8>, ParseError); 11] = [
+        // §6.1: the last coding of a request must be chunked (400); chunked only once (400); other codings
+        // are not decoded here (501).
+        (te("chunked, gzip", "0\r\n\r\n"), ParseError::Malformed),
+        (te("chunked, chunked", "0\r\n\r\n"), ParseError::Malformed),
+        (te("gzip", "0\r\n\r\n"), ParseError::Malformed),
+        (te("", "0\r\n\r\n"), ParseError::Malformed),
+        (te("chunked;q=1", "0\r\n\r\n"), ParseError::Malformed),
+        (
+            te("deflate,chunked", "0\r\n\r\n"),
+            ParseError::TransferEncoding,
+        ),
+        // §7.1: a chunk size is hex digits; chunk data is followed by CRLF.
+        (te("chunked", "g\r\nx\r\n0\r\n\r\n"), ParseError::Malformed),
+        (
+            te("chunked", "2\r\nhiX\r\n0\r\n\r\n"),
+            ParseError::Malformed,
+        ),
+        (te("chunked", "-1\r\n"), ParseError::Malformed),
+        // Sizes over the limit are refused as soon as the size is read, and a size over 64 bits too.
+        (te("chunked", "10001\r\n"), ParseError::BodyTooLarge),
+        (
+            te("chunked", "fffffffffffffffffffff\r\n"),
+            ParseError::Malformed,
+        ),
+    ];
+    for (input, expected) in cases {
+        assert_eq!(
+            error(&input),
+            expected,
+            "{}",
+            String::from_utf8_lossy(&input)
+        );
+    }
+    // §6.1: Transfer-Encoding in an HTTP/1.0 request is faulty framing.
+    assert_eq!(
+        error(b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+        ParseError::Malformed
+    );
+    // Two chunks that together pass the limit.
+    let limits = Limits {
+        max_body_bytes: 10,
+        ..Limits::default()
+    };
+    let input = te("chunked", "6\r\nabcdef\r\n5\r\n");
+    assert_eq!(error_with(&input, &limits), ParseError::BodyTooLarge);
+    let input = te("chunked", "6\r\nabcdef\r\n4\r\nghij\r\n0\r\n\r\n");
+    assert!(matches!(
+        parse(&input, &limits),
+        Ok(Parsed::Complete { .. })
+    ));
+    // Framing (here chunk extensions) counts against head + body limits for the whole request.
+    let limits = Limits {
+        max_head_bytes: 100,
+        max_body_bytes: 10,
+        ..Limits::default()
+    };
+    let long_ext = format!("1;{}\r\n", "x".repeat(200));
+    assert_eq!(
+        error_with(&te("chunked", &long_ext), &limits),
+        ParseError::BodyTooLarge
+    );
+    // More trailer fields than header fields allowed: 431.
+    let limits = Limits {
+        max_headers: 3,
+        ..Limits::default()
+    };
+    let input = te("chunked", "0\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n");
+    assert_eq!(error_with(&input, &limits), ParseError::TooManyHeaders);
 }
 
 proptest! {

@@ -276,7 +276,7 @@ async fn refused_requests_get_their_status_and_close() {
         (b"GET / HTTP/1.1\r\nHost h\r\n\r\n", "400 Bad Request"),
         (b"POST / HTTP/1.1\r\nHost: h\r\n\r\n", "411 Length Required"),
         (
-            b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
             "501 Not Implemented",
         ),
         (
@@ -405,6 +405,39 @@ async fn serving_future_is_small() {
     println!("with a handler future of {handler_size} bytes: {size} bytes");
     assert!(size - handler_size <= 176, "{size} - {handler_size} bytes");
     drop((future, client, client2));
+}
+
+/// RFC 9112 §7.1: a chunked request body, encoded by an independent client (ureq sends a body read from a
+/// reader chunked), and one written by hand that arrives in pieces.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chunked_request_bodies() {
+    let addr = server(Limits::default()).await;
+    let body = "<body rid='1'/>".repeat(700);
+    let expected = format!("POST /http-bind {body}");
+    tokio::task::spawn_blocking(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(5)))
+            .build()
+            .into();
+        let mut reader = body.as_bytes();
+        let mut response = agent
+            .post(format!("http://{addr}/http-bind"))
+            .send(ureq::SendBody::from_reader(&mut reader))
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.body_mut().read_to_string().unwrap(), expected);
+    })
+    .await
+    .unwrap();
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let request = b"POST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n\
+        3;x=y\r\nabc\r\n4\r\ndefg\r\n0\r\nTrailer: t\r\n\r\nGET /after HTTP/1.1\r\nHost: h\r\n\r\n";
+    for piece in request.chunks(7) {
+        stream.write_all(piece).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    expect(&mut stream, &ok("POST /c abcdefg")).await;
+    expect(&mut stream, &ok("GET /after ")).await;
 }
 
 #[tokio::test]
