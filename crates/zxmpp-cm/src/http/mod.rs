@@ -20,7 +20,7 @@
 //!   asterisk-form targets (the query is dropped: BOSH does not use it).
 //! * Bodies with `Content-Length` or chunked (RFC 9112 §7.1: extensions ignored, trailer fields dropped; a
 //!   proxy may forward a body chunked), up to [`Limits::max_body_bytes`] decoded, a chunked request's framing
-//!   counting against head + body limits; `Expect: 100-continue` (curl sends it for bodies over 1 KiB):
+//!   counting against head + body limits, in up to [`Limits::max_chunks`] chunks; `Expect: 100-continue` (curl sends it for bodies over 1 KiB):
 //!   `100 Continue` is sent before the body is read, or 413 when the declared length is over the limit.
 //! * Persistent connections per RFC 9112 §9.3 (HTTP/1.1 unless `Connection: close`, HTTP/1.0 only with
 //!   `Connection: keep-alive`) and pipelining (answered in order, one at a time).

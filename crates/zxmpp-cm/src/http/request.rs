@@ -14,6 +14,9 @@ pub(crate) struct Limits {
     /// The body's length (default 64 KiB, zxmpp-cm's `max_body_bytes`); beyond: 413. A chunked body's framing
     /// (chunk sizes, trailer fields) counts against `max_head_bytes` + `max_body_bytes` for the whole request.
     pub(crate) max_body_bytes: usize,
+    /// Chunks in a chunked body (default 1,024); beyond: 413. The parser reads a request again as more of it
+    /// arrives, so this also bounds the work a body sent in many tiny chunks can cause.
+    pub(crate) max_chunks: usize,
     /// Once the first byte of a request has arrived, the whole request must be in within this (slowloris);
     /// a response must also be written within it.
     pub(crate) request_timeout: Duration,
@@ -27,6 +30,7 @@ impl Default for Limits {
             max_head_bytes: 8 * 1024,
             max_headers: 32,
             max_body_bytes: 64 * 1024,
+            max_chunks: 1024,
             request_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(180),
         }
@@ -124,7 +128,8 @@ pub(crate) enum ParseError {
     /// A POST with neither Content-Length nor Transfer-Encoding.
     #[error("length required")]
     LengthRequired,
-    /// Content-Length over the limit, or a chunked body (or its framing) that grows over it.
+    /// Content-Length over the limit, or a chunked body (or its framing, or its number of chunks) that grows
+    /// over it.
     #[error("body too large")]
     BodyTooLarge,
     /// The head is over its byte limit.
@@ -294,6 +299,9 @@ fn chunked(input: &[u8], start: usize, limits: &Limits) -> Result<Chunked, Parse
         };
         if crlf != b"\r\n" {
             return Err(ParseError::Malformed);
+        }
+        if chunks.len() == limits.max_chunks {
+            return Err(ParseError::BodyTooLarge);
         }
         chunks.push(pos..data_end);
         pos = data_end + 2;

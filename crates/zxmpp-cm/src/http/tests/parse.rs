@@ -508,6 +508,18 @@ fn rfc9112_6_1_and_7_1_refused_chunked_requests() {
         error_with(&te("chunked", &long_ext), &limits),
         ParseError::BodyTooLarge
     );
+    // More chunks than allowed: 413, as soon as the chunk over the limit has come.
+    let limits = Limits {
+        max_chunks: 2,
+        ..Limits::default()
+    };
+    let input = te("chunked", "1\r\na\r\n1\r\nb\r\n0\r\n\r\n");
+    assert!(matches!(
+        parse(&input, &limits),
+        Ok(Parsed::Complete { .. })
+    ));
+    let input = te("chunked", "1\r\na\r\n1\r\nb\r\n1\r\nc\r\n");
+    assert_eq!(error_with(&input, &limits), ParseError::BodyTooLarge);
     // More trailer fields than header fields allowed: 431.
     let limits = Limits {
         max_headers: 3,
